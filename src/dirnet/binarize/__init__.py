@@ -1,0 +1,31 @@
+"""Binarization parts: forward binarizer, weight transforms, gradient estimators.
+
+Each part is a small object chosen by name (see :mod:`dirnet.methods` for the
+recipes that combine them). None of them knows about layers.
+"""
+from dirnet.binarize.estimators import (
+    ESTIMATORS,
+    DTE,
+    EDE,
+    ApproxSign,
+    ClippedSTE,
+    GradientEstimator,
+    IdentitySTE,
+    make_estimator,
+)
+from dirnet.binarize.schedule import tanh_schedule
+from dirnet.binarize.sign import binarize_with, sign_pm1
+from dirnet.binarize.weights import (
+    WEIGHT_TRANSFORMS,
+    IMB,
+    NoTransform,
+    WeightTransform,
+    XNORScale,
+    make_weight_transform,
+)
+
+__all__ = [
+    "ESTIMATORS", "DTE", "EDE", "ApproxSign", "ClippedSTE", "GradientEstimator", "IdentitySTE",
+    "make_estimator", "tanh_schedule", "binarize_with", "sign_pm1", "WEIGHT_TRANSFORMS", "IMB",
+    "NoTransform", "WeightTransform", "XNORScale", "make_weight_transform",
+]

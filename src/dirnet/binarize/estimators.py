@@ -1,0 +1,163 @@
+"""Gradient estimators: what sign's derivative is taken to be in the backward pass.
+
+Each estimator is a tiny ``nn.Module`` so that its schedule state (progress,
+t, k) lives in registered buffers and travels with ``state_dict``.
+``derivative(x)`` is the closed form (used by tests and plots);
+``backward_grad(x, grad)`` is the hot path used by autograd.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from dirnet.binarize.schedule import tanh_schedule
+
+
+class GradientEstimator(nn.Module):
+    """Base class. Subclasses define ``derivative``; schedules override ``set_progress``."""
+
+    name: str = "base"
+    #: ``"epoch"`` estimators only move at epoch starts; ``"iteration"`` ones move smoothly.
+    granularity: str = "none"
+    #: Distribution-sensitive estimators divide their input by a per-channel spread.
+    distribution_sensitive: bool = False
+
+    def derivative(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward_grad(self, x: Tensor, grad: Tensor) -> Tensor:
+        return self.derivative(x).mul_(grad)
+
+    def set_progress(self, p: float, epochs: int | None = None) -> None:
+        """Default: no schedule."""
+
+
+class IdentitySTE(GradientEstimator):
+    """Plain straight-through estimator: gradient 1 everywhere."""
+
+    name = "identity"
+
+    def derivative(self, x: Tensor) -> Tensor:
+        return torch.ones_like(x)
+
+    def backward_grad(self, x: Tensor, grad: Tensor) -> Tensor:
+        return grad.clone()
+
+
+class ClippedSTE(GradientEstimator):
+    """Clipped straight-through estimator (BNN): 1 inside ``|x| <= 1``, 0 outside."""
+
+    name = "ste"
+
+    def derivative(self, x: Tensor) -> Tensor:
+        return (x.abs() <= 1).to(x.dtype)
+
+    def backward_grad(self, x: Tensor, grad: Tensor) -> Tensor:
+        return grad.masked_fill(x.abs() > 1, 0.0)
+
+
+class ApproxSign(GradientEstimator):
+    """Bi-Real Net's ApproxSign: derivative of the piecewise quadratic ``2x ± x^2``.
+
+    ``d/dx = 2 - 2|x|`` for ``|x| < 1`` and 0 elsewhere.
+    """
+
+    name = "approxsign"
+
+    def derivative(self, x: Tensor) -> Tensor:
+        return (2.0 - 2.0 * x.abs()).clamp_min_(0.0)
+
+
+class EDE(GradientEstimator):
+    """IR-Net's Error Decay Estimator: ``k * t * (1 - tanh(t x)^2)``, two-stage schedule.
+
+    ``t`` grows from ``t_min`` to ``t_max`` with progress (see
+    :func:`dirnet.binarize.schedule.tanh_schedule`). With ``granularity="epoch"``
+    and ``epochs`` passed to :meth:`set_progress`, progress is rounded down to
+    the start of the current epoch, as in the reference code.
+    """
+
+    name = "ede"
+
+    def __init__(self, t_min: float = 1e-3, t_max: float = 10.0, granularity: str = "epoch"):
+        super().__init__()
+        if granularity not in ("epoch", "iteration"):
+            raise ValueError(f"granularity must be 'epoch' or 'iteration', got {granularity!r}")
+        tanh_schedule(0.0, t_min, t_max)  # validates the range
+        self.t_min = float(t_min)
+        self.t_max = float(t_max)
+        self.granularity = granularity
+        t, k = tanh_schedule(0.0, self.t_min, self.t_max)
+        self.register_buffer("progress", torch.tensor(0.0))
+        self.register_buffer("t", torch.tensor(t))
+        self.register_buffer("k", torch.tensor(k))
+
+    def set_progress(self, p: float, epochs: int | None = None) -> None:
+        if self.granularity == "epoch" and epochs:
+            p = math.floor(p * epochs + 1e-9) / epochs
+        p = min(max(p, 0.0), 1.0)
+        t, k = tanh_schedule(p, self.t_min, self.t_max)
+        self.progress.fill_(p)
+        self.t.fill_(t)
+        self.k.fill_(k)
+
+    def derivative(self, x: Tensor) -> Tensor:
+        t, k = float(self.t), float(self.k)
+        th = torch.tanh(x * t)
+        return th.mul_(th).neg_().add_(1.0).mul_(k * t)
+
+    def extra_repr(self) -> str:
+        return (f"t_min={self.t_min:g}, t_max={self.t_max:g}, granularity={self.granularity}, "
+                f"t={float(self.t):.4g}, k={float(self.k):.4g}")
+
+
+class DTE(EDE):
+    """DIR-Net's Distribution-sensitive Two-stage Estimator (our reconstruction).
+
+    EDE's two stages, plus (``distribution=True``) a soft region that follows
+    the spread sigma of the tensor being binarized: the activation quantizer
+    feeds ``x / sigma`` and scales the result by ``1 / sigma``, i.e.
+    ``dQ/dx = (k t / sigma) (1 - tanh(t x / sigma)^2)``. Defaults to a smooth
+    per-iteration schedule.
+    """
+
+    name = "dte"
+
+    def __init__(
+        self,
+        t_min: float = 1e-3,
+        t_max: float = 10.0,
+        granularity: str = "iteration",
+        distribution: bool = True,
+    ):
+        super().__init__(t_min, t_max, granularity)
+        self.distribution_sensitive = bool(distribution)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", distribution={self.distribution_sensitive}"
+
+
+ESTIMATORS: dict[str, Callable[..., GradientEstimator]] = {
+    "identity": IdentitySTE,
+    "ste": ClippedSTE,
+    "approxsign": ApproxSign,
+    "ede": EDE,
+    "dte": DTE,
+}
+
+
+def make_estimator(name: str, **kw) -> GradientEstimator:
+    """Build an estimator by name; schedule-free estimators ignore schedule kwargs."""
+    try:
+        cls = ESTIMATORS[name]
+    except KeyError:
+        raise KeyError(f"unknown gradient estimator {name!r}; choose one of {sorted(ESTIMATORS)}") from None
+    if cls is EDE:
+        kw.pop("distribution", None)
+        return cls(**kw)
+    if cls is DTE:
+        return cls(**kw)
+    return cls()

@@ -1,0 +1,136 @@
+"""BinaryConv2d and BinaryLinear: torch's layers with an input and a weight quantizer.
+
+They subclass ``nn.Conv2d`` / ``nn.Linear`` so ``weight`` is the latent weight
+and every usual attribute keeps its meaning. ``forward`` binarizes the input
+and the weight as the layer's recipe says (see :mod:`dirnet.methods`).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def _resolve(recipe):
+    from dirnet.methods import get_recipe
+
+    return get_recipe(recipe)
+
+
+class _BinaryMixin:
+    """What both binary layers share: quantizers, recipe name, deployment view."""
+
+    def _setup_quantizers(self, recipe, in_channels: int, channel_dim: int) -> None:
+        recipe = _resolve(recipe)
+        self.method = recipe.name
+        self.input_quantizer = recipe.make_input_quantizer(in_channels, channel_dim)
+        self.weight_quantizer = recipe.make_weight_quantizer()
+
+    def binary_weight(self) -> tuple[Tensor, Tensor]:
+        """``(signs, scale)``: the effective weight is ``signs * scale[:, None, ...]``."""
+        return self.weight_quantizer.binary_weight(self.weight)
+
+    def input_threshold(self) -> Tensor | None:
+        """Per-input-channel threshold b of ``sign(x - b)`` (ReActNet), or None."""
+        return self.input_quantizer.threshold()
+
+
+class BinaryConv2d(_BinaryMixin, nn.Conv2d):
+    """A 2-D convolution with 1-bit inputs and weights.
+
+    ``pad_value`` is what the binarized input is padded with: +1 ("one
+    padding", the default of every recipe: a 1-bit kernel can represent it)
+    or 0 (zero padding, handled exactly here and corrected in deployment).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = False,
+        padding_mode: str = "zeros",
+        *,
+        recipe="dirnet",
+        pad_value: float | None = None,
+        device=None,
+        dtype=None,
+    ):
+        if padding_mode != "zeros":
+            raise ValueError(
+                f"BinaryConv2d pads its ±1 input with a constant (pad_value 1 or 0); "
+                f"padding_mode must be 'zeros', got {padding_mode!r}"
+            )
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device=device, dtype=dtype)
+        self._setup_quantizers(recipe, in_channels, channel_dim=1)
+        value = _resolve(recipe).pad_value if pad_value is None else pad_value
+        if value not in (0.0, 1.0):
+            raise ValueError(f"pad_value must be 1.0 (one padding) or 0.0 (zero padding), got {value!r}")
+        self.pad_value = float(value)
+        self._pads = self._explicit_pads()
+
+    def _explicit_pads(self) -> tuple[int, int, int, int]:
+        """(left, right, top, bottom) pads, resolving torch's 'same'/'valid' strings."""
+        if isinstance(self.padding, str):
+            if self.padding == "valid":
+                return (0, 0, 0, 0)
+            pads = []
+            for d, k in zip(reversed(self.dilation), reversed(self.kernel_size)):
+                total = d * (k - 1)
+                pads += [total // 2, total - total // 2]
+            return tuple(pads)  # type: ignore[return-value]
+        ph, pw = self.padding
+        return (pw, pw, ph, ph)
+
+    def forward(self, x: Tensor) -> Tensor:
+        xb = self.input_quantizer(x)
+        wb = self.weight_quantizer(self.weight)
+        if any(self._pads):
+            xb = F.pad(xb, self._pads, value=self.pad_value)
+        return F.conv2d(xb, wb, self.bias, self.stride, 0, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", method={self.method}, pad_value={self.pad_value:g}"
+
+    @classmethod
+    def from_float(cls, conv: nn.Conv2d, recipe, pad_value: float | None = None) -> "BinaryConv2d":
+        """A binary copy of ``conv`` with the same geometry and latent weights."""
+        new = cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                  conv.padding, conv.dilation, conv.groups, conv.bias is not None,
+                  conv.padding_mode, recipe=recipe, pad_value=pad_value,
+                  device=conv.weight.device, dtype=conv.weight.dtype)
+        with torch.no_grad():
+            new.weight.copy_(conv.weight)
+            if conv.bias is not None:
+                new.bias.copy_(conv.bias)
+        return new
+
+
+class BinaryLinear(_BinaryMixin, nn.Linear):
+    """A fully connected layer with 1-bit inputs and weights."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
+                 recipe="dirnet", device=None, dtype=None):
+        super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
+        self._setup_quantizers(recipe, in_features, channel_dim=-1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.linear(self.input_quantizer(x), self.weight_quantizer(self.weight), self.bias)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", method={self.method}"
+
+    @classmethod
+    def from_float(cls, linear: nn.Linear, recipe) -> "BinaryLinear":
+        new = cls(linear.in_features, linear.out_features, linear.bias is not None,
+                  recipe=recipe, device=linear.weight.device, dtype=linear.weight.dtype)
+        with torch.no_grad():
+            new.weight.copy_(linear.weight)
+            if linear.bias is not None:
+                new.bias.copy_(linear.bias)
+        return new
