@@ -62,10 +62,10 @@ def _user_keeps(rules: list[KeepRule], name: str, module: nn.Module) -> bool:
     return any(fnmatch.fnmatchcase(name, r) if isinstance(r, str) else r(name, module) for r in rules)
 
 
-def _default_reason_to_keep(name: str, m: nn.Module, first_conv: str | None,
+def _default_reason_to_keep(name: str, m: nn.Module, first_layer: str | None,
                             last_linear: str | None) -> str | None:
-    if name == first_conv:
-        return "first conv (full precision by default)"
+    if name == first_layer:
+        return f"first {'conv' if isinstance(m, nn.Conv2d) else 'layer'} (full precision by default)"
     if name == last_linear:
         return "last linear (full precision by default)"
     if isinstance(m, nn.Conv2d):
@@ -112,9 +112,9 @@ def binarize(
 
     model = copy.deepcopy(model)
     named = [*model.named_modules()]
-    convs = [n for n, m in named if type(m) is nn.Conv2d]
+    layers = [n for n, m in named if type(m) in (nn.Conv2d, nn.Linear)]
     linears = [n for n, m in named if type(m) is nn.Linear]
-    first_conv = convs[0] if convs else None
+    first_layer = layers[0] if layers else None  # the first conv (or linear, in an MLP)
     last_linear = linears[-1] if linears else None
 
     report = ConversionReport()
@@ -122,7 +122,7 @@ def binarize(
         kind = type(m).__name__
         if type(m) in (nn.Conv2d, nn.Linear):
             reason = "kept by the keep= argument" if _user_keeps(rules, name, m) else \
-                _default_reason_to_keep(name, m, first_conv, last_linear)
+                _default_reason_to_keep(name, m, first_layer, last_linear)
             if reason is not None:
                 report.append(ConversionEntry(name, kind, "kept", reason))
                 continue
