@@ -1,0 +1,30 @@
+"""Argument checks shared by the builders, so bad options fail with a clear message."""
+
+from __future__ import annotations
+
+
+def positive_int(name: str, value: object) -> int:
+    """Return ``value`` if it is an int >= 1, else raise ValueError/TypeError."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return value
+
+
+def probability(name: str, value: object) -> float:
+    """Return ``value`` as float if it lies in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a float in [0, 1), got {value!r}")
+    if not 0.0 <= float(value) < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    return float(value)
+
+
+def positive_float(name: str, value: object) -> float:
+    """Return ``value`` as float if it is > 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a positive number, got {value!r}")
+    if not float(value) > 0.0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return float(value)

@@ -1,0 +1,187 @@
+"""EfficientNet-B0 (Tan & Le, 2019): MBConv blocks with squeeze-excitation and SiLU.
+
+Stem: FP 3x3 stride-2 conv -> 32 + BN + SiLU; seven stages of MBConv blocks
+(expand 1x1 + BN + SiLU, kxk depthwise + BN + SiLU, SE, 1x1 projection + BN,
+residual when shapes match); 1x1 conv -> 1280 + BN + SiLU; global average pool,
+Flatten, Dropout(0.2), FP Linear.
+
+Binarization (``dirnet.binarize``): depthwise convs stay full precision
+(grouped); expand/projection/head 1x1 convs and the SE 1x1 convs become binary;
+stem conv and classifier stay full precision. To keep the squeeze-excitation
+convs in full precision: ``dirnet.binarize(model, keep=["*.se.*"])``. SiLU keeps the sign
+of its input, so it is binary-friendly and stays the default.
+
+Defaults: ``small_input=False`` (ImageNet form, 224x224); ``small_input=True``
+sets the stem and the first stride-2 stage to stride 1 (4x4 final map for
+32x32). Drop-path (stochastic depth) is off (``drop_path_rate=0``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ._checks import positive_float, positive_int, probability
+from .activation import check_activation, make_activation
+from .drop_path import DropPath
+from .init import init_weights
+from .registry import register
+from .squeeze_excite import SqueezeExcite
+from .width import make_divisible
+
+# (expansion, kernel, stride, out_channels, repeats) of EfficientNet-B0
+_CFG_B0: tuple[tuple[int, int, int, int, int], ...] = (
+    (1, 3, 1, 16, 1),
+    (6, 3, 2, 24, 2),
+    (6, 5, 2, 40, 2),
+    (6, 3, 2, 80, 3),
+    (6, 5, 1, 112, 3),
+    (6, 5, 2, 192, 4),
+    (6, 3, 1, 320, 1),
+)
+
+
+class MBConv(nn.Module):
+    """Mobile inverted bottleneck with SE; residual (+ drop-path) when stride 1 and widths match."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int,
+        expansion: int,
+        se_ratio: float,
+        act: str,
+        drop_path: float,
+    ) -> None:
+        super().__init__()
+        hidden = in_channels * expansion
+        self.use_residual = stride == 1 and in_channels == out_channels
+        if expansion != 1:
+            self.expand: nn.Module = nn.Sequential(
+                nn.Conv2d(in_channels, hidden, 1, 1, 0, bias=False),
+                nn.BatchNorm2d(hidden),
+                make_activation(act),
+            )
+        else:
+            self.expand = nn.Identity()
+        self.dw = nn.Sequential(
+            nn.Conv2d(
+                hidden, hidden, kernel_size, stride, kernel_size // 2, groups=hidden, bias=False
+            ),
+            nn.BatchNorm2d(hidden),
+            make_activation(act),
+        )
+        squeezed = max(1, int(in_channels * se_ratio))
+        self.se = SqueezeExcite(hidden, squeezed, act) if se_ratio > 0 else nn.Identity()
+        self.project = nn.Sequential(
+            nn.Conv2d(hidden, out_channels, 1, 1, 0, bias=False), nn.BatchNorm2d(out_channels)
+        )
+        self.drop_path = DropPath(drop_path) if self.use_residual else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.project(self.se(self.dw(self.expand(x))))
+        if self.use_residual:  # fixed at build time, so fx traces it
+            return x + self.drop_path(out)
+        return out
+
+
+class EfficientNet(nn.Module):
+    """EfficientNet (B0 configuration, scalable by width/depth multipliers)."""
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        width_mult: float = 1.0,
+        depth_mult: float = 1.0,
+        small_input: bool = False,
+        act: str = "silu",
+        se_ratio: float = 0.25,
+        dropout: float = 0.2,
+        drop_path_rate: float = 0.0,
+    ) -> None:
+        super().__init__()
+        positive_int("num_classes", num_classes)
+        positive_int("in_channels", in_channels)
+        positive_float("width_mult", width_mult)
+        positive_float("depth_mult", depth_mult)
+        probability("dropout", dropout)
+        probability("drop_path_rate", drop_path_rate)
+        probability("se_ratio", se_ratio)
+        check_activation(act)
+        if not isinstance(small_input, bool):
+            raise TypeError(f"small_input must be a bool, got {small_input!r}")
+        c_stem = make_divisible(32 * width_mult)
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, c_stem, 3, 1 if small_input else 2, 1, bias=False),
+            nn.BatchNorm2d(c_stem),
+            make_activation(act),
+        )
+        plan: list[tuple[int, int, int, int, int]] = []  # (t, k, s, c_in, c_out) per block
+        c_in = c_stem
+        first_stride2 = True
+        for t, k, s, c, n in _CFG_B0:
+            if s == 2 and small_input and first_stride2:
+                s, first_stride2 = 1, False
+            c_out = make_divisible(c * width_mult)
+            for i in range(math.ceil(n * depth_mult)):
+                plan.append((t, k, s if i == 0 else 1, c_in, c_out))
+                c_in = c_out
+        total = len(plan)
+        self.features = nn.Sequential(
+            *(
+                MBConv(ci, co, k, s, t, se_ratio, act, drop_path_rate * i / total)
+                for i, (t, k, s, ci, co) in enumerate(plan)
+            )
+        )
+        strides = [p[2] for p in plan]
+        self.stage_names = tuple(
+            f"features.{i}" for i in range(total) if i + 1 == total or strides[i + 1] > 1
+        )
+        c_last = make_divisible(1280 * width_mult)
+        self.head = nn.Sequential(
+            nn.Conv2d(c_in, c_last, 1, 1, 0, bias=False),
+            nn.BatchNorm2d(c_last),
+            make_activation(act),
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten(1)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(c_last, num_classes)
+        init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.head(self.features(self.stem(x)))
+        return self.fc(self.dropout(self.flatten(self.avgpool(x))))
+
+
+@register("efficientnet_b0")
+def efficientnet_b0(
+    num_classes: int = 10,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    depth_mult: float = 1.0,
+    small_input: bool = False,
+    act: str = "silu",
+    se_ratio: float = 0.25,
+    dropout: float = 0.2,
+    drop_path_rate: float = 0.0,
+) -> EfficientNet:
+    """EfficientNet-B0. Options: in_channels, width_mult/depth_mult (1.0), small_input (False;
+    True for 32x32), act ('silu'), se_ratio (0.25; 0 removes SE), dropout (0.2),
+    drop_path_rate (0.0 = off)."""
+    return EfficientNet(
+        num_classes,
+        in_channels,
+        width_mult,
+        depth_mult,
+        small_input,
+        act,
+        se_ratio,
+        dropout,
+        drop_path_rate,
+    )

@@ -1,0 +1,129 @@
+"""MobileNet V1 (Howard et al., 2017) with activations as modules.
+
+Stem: FP 3x3 stride-2 conv 3->32 + BN + act; then 13 depthwise-separable
+blocks (3x3 depthwise conv + BN + act, 1x1 pointwise conv + BN + act) with
+widths 64, 128, 128, 256, 256, 512 x6, 1024, 1024; global average pool,
+Flatten, Dropout, FP Linear.
+
+Binarization (``dirnet.binarize``): depthwise convs are grouped, so they stay
+full precision; the 1x1 pointwise convs become binary; the stem conv and the
+classifier stay full precision.
+
+Defaults: ``act="hardtanh"`` (not the original ReLU, which would make every
+sign() input non-negative and thus every binary activation +1);
+``small_input=False`` (ImageNet form, 224x224, total stride 32). With
+``small_input=True`` the stem and the first stride-2 block use stride 1
+(total stride 8: 4x4 final map for 32x32 inputs).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._checks import positive_float, positive_int, probability
+from .activation import check_activation, make_activation
+from .init import init_weights
+from .registry import register
+from .width import make_divisible
+
+# (out_channels, stride) of the 13 depthwise-separable blocks
+_CFG: tuple[tuple[int, int], ...] = (
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 2),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (1024, 2),
+    (1024, 1),
+)
+
+
+class DepthwiseSeparable(nn.Module):
+    """3x3 depthwise conv (FP when binarized) then 1x1 pointwise conv (binary)."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int, act: str) -> None:
+        super().__init__()
+        self.dw = nn.Conv2d(in_channels, in_channels, 3, stride, 1, groups=in_channels, bias=False)
+        self.bn1 = nn.BatchNorm2d(in_channels)
+        self.act1 = make_activation(act)
+        self.pw = nn.Conv2d(in_channels, out_channels, 1, 1, 0, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.act2 = make_activation(act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act1(self.bn1(self.dw(x)))
+        return self.act2(self.bn2(self.pw(x)))
+
+
+class MobileNetV1(nn.Module):
+    """MobileNet V1; ``stage_names`` are the last block of each resolution."""
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        width_mult: float = 1.0,
+        small_input: bool = False,
+        act: str = "hardtanh",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        positive_int("num_classes", num_classes)
+        positive_int("in_channels", in_channels)
+        positive_float("width_mult", width_mult)
+        probability("dropout", dropout)
+        check_activation(act)
+        if not isinstance(small_input, bool):
+            raise TypeError(f"small_input must be a bool, got {small_input!r}")
+        c_stem = make_divisible(32 * width_mult)
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, c_stem, 3, 1 if small_input else 2, 1, bias=False),
+            nn.BatchNorm2d(c_stem),
+            make_activation(act),
+        )
+        blocks = []
+        c_in = c_stem
+        first_stride2 = True
+        for c, s in _CFG:
+            if s == 2 and small_input and first_stride2:
+                s, first_stride2 = 1, False
+            c_out = make_divisible(c * width_mult)
+            blocks.append(DepthwiseSeparable(c_in, c_out, s, act))
+            c_in = c_out
+        self.features = nn.Sequential(*blocks)
+        strides = [b.dw.stride[0] for b in blocks]
+        self.stage_names = tuple(
+            f"features.{i}"
+            for i in range(len(blocks))
+            if i + 1 == len(blocks) or strides[i + 1] > 1
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten(1)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(c_in, num_classes)
+        init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(self.stem(x))
+        return self.fc(self.dropout(self.flatten(self.avgpool(x))))
+
+
+@register("mobilenet_v1")
+def mobilenet_v1(
+    num_classes: int = 10,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    small_input: bool = False,
+    act: str = "hardtanh",
+    dropout: float = 0.0,
+) -> MobileNetV1:
+    """MobileNet V1. Options: in_channels, width_mult (1.0), small_input (False; True for
+    32x32), act ('hardtanh'), dropout (0.0)."""
+    return MobileNetV1(num_classes, in_channels, width_mult, small_input, act, dropout)

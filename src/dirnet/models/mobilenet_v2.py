@@ -1,0 +1,143 @@
+"""MobileNet V2 (Sandler et al., 2018) with activations as modules.
+
+Stem: FP 3x3 stride-2 conv -> 32 + BN + act; 17 inverted-residual blocks
+(1x1 expand + BN + act, 3x3 depthwise + BN + act, 1x1 linear projection + BN;
+identity residual when stride 1 and widths match); 1x1 conv -> 1280 + BN + act;
+global average pool, Flatten, Dropout(0.2), FP Linear.
+
+Binarization (``dirnet.binarize``): depthwise convs stay full precision
+(grouped); the expand/projection 1x1 convs and the final 1x1 conv become
+binary; the stem conv and the classifier stay full precision.
+
+Defaults: ``act="hardtanh"`` instead of ReLU6 (sign of a ReLU6 output is
+always +1, so the projection conv would see a constant binary input);
+``small_input=False`` (ImageNet form, 224x224). ``small_input=True`` sets the
+stem and the first stride-2 stage to stride 1 (total stride 8, 4x4 final map
+for 32x32 inputs).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._checks import positive_float, positive_int, probability
+from .activation import check_activation, make_activation
+from .init import init_weights
+from .registry import register
+from .width import make_divisible
+
+# (expansion t, out_channels c, repeats n, first stride s)
+_CFG: tuple[tuple[int, int, int, int], ...] = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
+
+
+class InvertedResidual(nn.Module):
+    """Expand (1x1) -> depthwise (3x3) -> project (1x1, linear); residual if shapes allow."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int, expansion: int, act: str):
+        super().__init__()
+        hidden = in_channels * expansion
+        self.use_residual = stride == 1 and in_channels == out_channels
+        layers: list[nn.Module] = []
+        if expansion != 1:
+            layers += [
+                nn.Conv2d(in_channels, hidden, 1, 1, 0, bias=False),
+                nn.BatchNorm2d(hidden),
+                make_activation(act),
+            ]
+        layers += [
+            nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
+            nn.BatchNorm2d(hidden),
+            make_activation(act),
+            nn.Conv2d(hidden, out_channels, 1, 1, 0, bias=False),
+            nn.BatchNorm2d(out_channels),
+        ]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.use_residual:  # fixed at build time, so fx traces it
+            return x + self.conv(x)
+        return self.conv(x)
+
+
+class MobileNetV2(nn.Module):
+    """MobileNet V2; ``stage_names`` are the last block of each resolution."""
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        width_mult: float = 1.0,
+        small_input: bool = False,
+        act: str = "hardtanh",
+        dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        positive_int("num_classes", num_classes)
+        positive_int("in_channels", in_channels)
+        positive_float("width_mult", width_mult)
+        probability("dropout", dropout)
+        check_activation(act)
+        if not isinstance(small_input, bool):
+            raise TypeError(f"small_input must be a bool, got {small_input!r}")
+        c_stem = make_divisible(32 * width_mult)
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, c_stem, 3, 1 if small_input else 2, 1, bias=False),
+            nn.BatchNorm2d(c_stem),
+            make_activation(act),
+        )
+        blocks: list[nn.Module] = []
+        strides: list[int] = []
+        c_in = c_stem
+        first_stride2 = True
+        for t, c, n, s in _CFG:
+            if s == 2 and small_input and first_stride2:
+                s, first_stride2 = 1, False
+            c_out = make_divisible(c * width_mult)
+            for i in range(n):
+                blocks.append(InvertedResidual(c_in, c_out, s if i == 0 else 1, t, act))
+                strides.append(s if i == 0 else 1)
+                c_in = c_out
+        self.features = nn.Sequential(*blocks)
+        self.stage_names = tuple(
+            f"features.{i}"
+            for i in range(len(blocks))
+            if i + 1 == len(blocks) or strides[i + 1] > 1
+        )
+        c_last = make_divisible(1280 * max(1.0, width_mult))
+        self.head = nn.Sequential(
+            nn.Conv2d(c_in, c_last, 1, 1, 0, bias=False),
+            nn.BatchNorm2d(c_last),
+            make_activation(act),
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten(1)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(c_last, num_classes)
+        init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.head(self.features(self.stem(x)))
+        return self.fc(self.dropout(self.flatten(self.avgpool(x))))
+
+
+@register("mobilenet_v2")
+def mobilenet_v2(
+    num_classes: int = 10,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    small_input: bool = False,
+    act: str = "hardtanh",
+    dropout: float = 0.2,
+) -> MobileNetV2:
+    """MobileNet V2. Options: in_channels, width_mult (1.0), small_input (False; True for
+    32x32), act ('hardtanh'), dropout (0.2)."""
+    return MobileNetV2(num_classes, in_channels, width_mult, small_input, act, dropout)
