@@ -1,0 +1,137 @@
+"""RBD: Representation-align Binarization-aware Distillation (our reconstruction).
+
+    L = CE(z_s, y)
+      + alpha * tau^2 * KL(softmax(z_t / tau) || softmax(z_s / tau))
+      + beta  * sum_l || f_s^l / ||f_s^l||  -  f_t^l / ||f_t^l|| ||_2   (mean over the batch)
+
+Representations are captured with forward hooks on modules of the same name
+in teacher and student (``binarize`` keeps names), so no architecture needs
+code of its own. The teacher is frozen and in eval mode.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from dirnet.nn import BINARY_LAYERS
+
+
+def _contains_binary(m: nn.Module) -> bool:
+    return any(isinstance(x, BINARY_LAYERS) for x in m.modules())
+
+
+def stage_names(student: nn.Module) -> list[str]:
+    """Default aligned layers: the outputs of the residual stages.
+
+    Walks down from the root: at the first level where two or more children
+    contain binary layers, those children are the stages (ResNet ``layer1..4``,
+    MobileNet's blocks). If the binary layers are themselves direct children
+    (a flat network such as VGG-Small), the stages are the modules right
+    before each pooling/flatten that follows a binary layer, i.e. the
+    output of each block of convs.
+    """
+    prefix, node = "", student
+    while True:
+        children = [(n, c) for n, c in node.named_children() if _contains_binary(c)]
+        if any(isinstance(c, BINARY_LAYERS) for _, c in children):
+            return _flat_stages(node, prefix)
+        if len(children) >= 2:
+            return [prefix + n for n, _ in children]
+        if len(children) == 1:
+            n, node = children[0]
+            prefix = prefix + n + "."
+            continue
+        return []
+
+
+def _flat_stages(node: nn.Module, prefix: str) -> list[str]:
+    pools = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten)
+    names, seen_binary, last = [], False, None
+    for n, c in node.named_children():
+        if isinstance(c, BINARY_LAYERS):
+            seen_binary = True
+        if isinstance(c, pools) and seen_binary and last is not None:
+            names.append(prefix + last)
+            seen_binary = False
+        last = n
+    return names
+
+
+class FeatureHooks:
+    """Record the outputs of named modules during a forward pass."""
+
+    def __init__(self, model: nn.Module, names: Iterable[str]):
+        self.features: dict[str, Tensor] = {}
+        self.handles = []
+        modules = dict(model.named_modules())
+        for name in names:
+            if name not in modules:
+                raise ValueError(f"distill layer {name!r} is not a module of the model; "
+                                 f"some names: {list(modules)[:20]}")
+            self.handles.append(modules[name].register_forward_hook(self._hook(name)))
+
+    def _hook(self, name: str):
+        def hook(_module, _inp, out):
+            self.features[name] = out
+        return hook
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+
+def representation_loss(fs: Tensor, ft: Tensor) -> Tensor:
+    """Mean over the batch of the L2 distance between per-sample L2-normalised features."""
+    s = F.normalize(fs.flatten(1).float(), dim=1)
+    t = F.normalize(ft.flatten(1).float(), dim=1)
+    return (s - t).norm(dim=1).mean()
+
+
+def kd_loss(zs: Tensor, zt: Tensor, tau: float) -> Tensor:
+    """``tau^2 * KL(softmax(zt/tau) || softmax(zs/tau))``, batch mean."""
+    return F.kl_div(F.log_softmax(zs.float() / tau, dim=1), F.log_softmax(zt.float() / tau, dim=1),
+                    reduction="batchmean", log_target=True) * tau * tau
+
+
+class RBDLoss(nn.Module):
+    """Wraps a student and a frozen teacher; ``forward(x, y) -> (loss, logits, parts)``."""
+
+    def __init__(self, student: nn.Module, teacher: nn.Module, *, alpha: float = 1.0,
+                 beta: float = 1.0, tau: float = 4.0, layers: str | list[str] = "auto"):
+        super().__init__()
+        if tau <= 0:
+            raise ValueError(f"tau must be positive, got {tau}")
+        self.alpha, self.beta, self.tau = float(alpha), float(beta), float(tau)
+        self.teacher = teacher.eval()
+        for p in self.teacher.parameters():
+            p.requires_grad_(False)
+        names = stage_names(student) if layers == "auto" else list(layers or [])
+        self.layers = names if self.beta > 0 else []
+        self.s_hooks = FeatureHooks(student, self.layers)
+        self.t_hooks = FeatureHooks(self.teacher, self.layers)
+
+    def train(self, mode: bool = True):  # the teacher stays in eval mode
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    def forward(self, student: nn.Module, x: Tensor, y: Tensor):
+        zs = student(x)
+        with torch.no_grad():
+            zt = self.teacher(x)
+        ce = F.cross_entropy(zs, y)
+        parts = {"ce": ce.detach()}
+        loss = ce
+        if self.alpha > 0:
+            kd = kd_loss(zs, zt, self.tau)
+            parts["kd"] = kd.detach()
+            loss = loss + self.alpha * kd
+        if self.layers:
+            rep = sum(representation_loss(self.s_hooks.features[n], self.t_hooks.features[n])
+                      for n in self.layers)
+            parts["rep"] = rep.detach()
+            loss = loss + self.beta * rep
+        return loss, zs, parts
