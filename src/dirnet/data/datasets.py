@@ -75,4 +75,6 @@ class TensorImageDataset:
         self, indices: torch.Tensor, augment: str | None, generator: torch.Generator
     ) -> torch.Tensor:
         """uint8 batch of the given samples, augmented on the whole batch at once."""
-        return _aug.apply(self.images[indices], augment, generator)
+        # index_select is several times faster than advanced indexing for this gather
+        images = torch.index_select(self.images, 0, torch.as_tensor(indices, dtype=torch.int64))
+        return _aug.apply(images, augment, generator)
