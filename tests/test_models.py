@@ -28,14 +28,27 @@ NAMES = [
 # 32x32 forms (the ImageNet forms shrink 32x32 inputs to 1x1 maps, where train-mode BatchNorm
 # over a batch of 2 divides by ~sqrt(eps) and binary gradients explode), kept small for speed
 SMALL = {
-    "darts": {"C": 8, "layers": 5},
-    "resnet18": {"cifar": True, "width": 32},
-    "resnet34": {"cifar": True, "width": 16},
+    "darts": {"C": 8, "layers": 3},
+    "resnet18": {"cifar": True, "width": 16},
+    "resnet32": {"width": 8},
+    "resnet34": {"cifar": True, "width": 8},
+    "resnet44": {"width": 8},
+    "resnet56": {"width": 8},
     "vgg_small": {"width": 32},
-    "mobilenet_v1": {"small_input": True, "width_mult": 0.5},
-    "mobilenet_v2": {"small_input": True, "width_mult": 0.5},
-    "efficientnet_b0": {"small_input": True, "width_mult": 0.5},
+    "mobilenet_v1": {"small_input": True, "width_mult": 0.25},
+    "mobilenet_v2": {"small_input": True, "width_mult": 0.25},
+    "efficientnet_b0": {"small_input": True, "width_mult": 0.25, "depth_mult": 0.5},
 }
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """These tensors are tiny: a second intra-op thread only adds barrier waits, and on the
+    shared 2-core machine (load > 2) those waits made this file 5-10x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _small(name: str, **kw) -> nn.Module:
@@ -351,3 +364,9 @@ def test_register_custom_builder():
 def test_create_returns_fresh_models():
     a, b = models.create("resnet20"), models.create("resnet20")
     assert a is not b and a.conv1.weight.data_ptr() != b.conv1.weight.data_ptr()
+
+
+@pytest.mark.parametrize("method", ["bnn", "xnor", "bireal", "irnet", "reactnet"])
+def test_resnet20_binarizes_with_every_method(method):
+    bnn = dirnet.binarize(models.create("resnet20"), method=method)
+    _forward_backward(bnn)
