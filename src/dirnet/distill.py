@@ -26,13 +26,16 @@ def _contains_binary(m: nn.Module) -> bool:
 def stage_names(student: nn.Module) -> list[str]:
     """Default aligned layers: the outputs of the residual stages.
 
-    Walks down from the root: at the first level where two or more children
+    Zoo models name them in a ``stage_names`` attribute. For other models: walks down from the root: at the first level where two or more children
     contain binary layers, those children are the stages (ResNet ``layer1..4``,
     MobileNet's blocks). If the binary layers are themselves direct children
     (a flat network such as VGG-Small), the stages are the modules right
     before each pooling/flatten that follows a binary layer, i.e. the
     output of each block of convs.
     """
+    declared = getattr(student, "stage_names", None)
+    if declared:
+        return list(declared)
     prefix, node = "", student
     while True:
         children = [(n, c) for n, c in node.named_children() if _contains_binary(c)]

@@ -13,6 +13,7 @@ def evaluate_target(target: str, *, split: str = "test", data: str | None = None
     from dirnet.train.engine import evaluate
 
     path = Path(target)
+    test_subset = None  # a run trained with data.test_subset is evaluated on the same subset
     if path.suffix == ".dbnn":
         import dirnet.deploy as deploy
 
@@ -32,11 +33,15 @@ def evaluate_target(target: str, *, split: str = "test", data: str | None = None
         name = data or cfg["data"]["name"]
         root = data_root or cfg["data"]["root"]
         seed, val_size = cfg["seed"], cfg["data"]["val_size"]
+        if split == "test" and data is None:
+            test_subset = cfg["data"].get("test_subset")
     bundle = build(name, root, val_size=val_size if split == "val" else 0, seed=seed)
     ds = bundle.val if split == "val" else bundle.test
     if ds is None:
         raise ValueError(f"the {split!r} split is not available for {name!r}"
                          + (" (the run has no validation split)" if split == "val" else ""))
+    if test_subset and split == "test":
+        ds = ds.subset(torch.arange(min(int(test_subset), len(ds))))
     loader = BatchLoader(ds, 500, train=False, augment=None, seed=0, mean=bundle.mean, std=bundle.std)
     res = evaluate(model, loader, torch.device("cpu"), dist_reduce=False)
     return {"target": str(target), "split": split, "n": len(ds), **res}

@@ -12,13 +12,27 @@ def build_model(cfg: dict[str, Any], *, num_classes: int, in_channels: int,
     """The configured zoo model, binarized with the configured method (or fp)."""
     import dirnet
 
-    model = dirnet.models.create(cfg["model"]["arch"], num_classes=num_classes,
-                                 in_channels=in_channels, **(cfg["model"].get("kwargs") or {}))
+    arch, kwargs = cfg["model"]["arch"], cfg["model"].get("kwargs") or {}
+    if ":" in arch:  # "package.module:builder", a user's own model outside the zoo
+        model = _import_builder(arch)(num_classes=num_classes, in_channels=in_channels, **kwargs)
+    else:
+        model = dirnet.models.create(arch, num_classes=num_classes, in_channels=in_channels,
+                                     **kwargs)
     if cfg["method"] != "fp":
         model = dirnet.binarize(model, cfg["method"], keep=cfg.get("keep") or None,
                                 **(cfg.get("recipe") or {}))
     materialize(model, in_channels, image_size)
     return model
+
+
+def _import_builder(spec: str):
+    import importlib
+
+    mod, _, fn = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(mod), fn)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"model.arch={spec!r}: cannot import builder {fn!r} from {mod!r} ({e})") from None
 
 
 @torch.no_grad()

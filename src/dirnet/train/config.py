@@ -19,6 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "device": "auto",  # auto | cpu | cuda | cuda:N
     "amp": None,  # None | bf16 | fp16 (CUDA only)
     "threads": None,  # torch intra-op threads on CPU (None: torch's default)
+    # a zoo name, or "package.module:builder" for a model outside the zoo
     "model": {"arch": "resnet20", "kwargs": {}},
     "method": "dirnet",  # a dirnet.methods name, or "fp" for the full-precision model
     "recipe": {},  # overrides of the method's recipe fields (e.g. t_min: 0.1)
@@ -137,7 +138,8 @@ def validate(cfg: dict[str, Any]) -> None:
 
 
 def run_name(cfg: dict[str, Any]) -> str:
-    return cfg["name"] or f"{cfg['model']['arch']}_{cfg['method']}_{cfg['data']['name']}"
+    arch = cfg["model"]["arch"].rpartition(":")[2]  # "pkg.mod:builder" -> "builder"
+    return cfg["name"] or f"{arch}_{cfg['method']}_{cfg['data']['name']}"
 
 
 def dump(cfg: dict[str, Any]) -> str:
