@@ -1,0 +1,128 @@
+"""``load(path)``: a .dbnn file as a callable that runs natively.
+
+The whole graph runs in C++ (one call from Python per inference, the GIL
+released); this wrapper only checks the input and converts types.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from dirnet.deploy import fileformat, planner
+
+
+class DeployedModel:
+    """A loaded .dbnn model: ``model(x)`` maps an NCHW float batch to logits.
+
+    Accepts a torch tensor (returns a torch tensor) or a numpy array (returns
+    an array). Any spatial size the graph allows works; the plan re-resolves
+    buffers when the input shape changes.
+    """
+
+    def __init__(self, path: str, header: dict, plan: Any, out_rank: int, ops: list[str]):
+        self.path = path
+        self.header = header
+        self._plan = plan
+        self._out_rank = out_rank
+        self.ops = ops
+
+    # -- metadata
+    @property
+    def class_names(self) -> list[str] | None:
+        return self.header.get("class_names")
+
+    @property
+    def input_size(self) -> tuple[int, int, int] | None:
+        hint = self.header["input"].get("size_hint")
+        return tuple(hint) if hint else None
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.header["input"]["channels"])
+
+    @property
+    def precision(self) -> str:
+        return self.header["precision"]
+
+    @property
+    def threads(self) -> int:
+        return self._plan.threads
+
+    @property
+    def kernel_path(self) -> str:
+        return self._plan.path
+
+    def __repr__(self) -> str:
+        return (f"DeployedModel({self.path!r}, arch={self.header.get('architecture')}, "
+                f"precision={self.precision}, kernels={self.kernel_path}, threads={self.threads})")
+
+    # -- inference
+    def _to_array(self, x: Any) -> tuple[np.ndarray, bool]:
+        is_torch = type(x).__module__.split(".")[0] == "torch"
+        if is_torch:
+            import torch
+
+            if not isinstance(x, torch.Tensor):
+                raise TypeError(f"expected a tensor or an array, got {type(x).__name__}")
+            if not x.is_floating_point():
+                raise TypeError(f"input must be a floating-point tensor, got {x.dtype}")
+            x = x.detach().to("cpu", torch.float32).contiguous().numpy()
+        elif isinstance(x, np.ndarray):
+            if x.dtype.kind != "f":
+                raise TypeError(f"input must be a floating-point array, got dtype {x.dtype}")
+            x = np.ascontiguousarray(x, dtype=np.float32)
+        else:
+            raise TypeError(f"expected a torch tensor or a numpy array, got {type(x).__name__}")
+        if x.ndim != 4:
+            raise ValueError(f"input must be NCHW (4-D), got shape {tuple(x.shape)}"
+                             + (" (add a batch dimension: x[None])" if x.ndim == 3 else ""))
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"input has {x.shape[1]} channels, the model expects {self.in_channels} "
+                             f"(shape {tuple(x.shape)}, expected (N, {self.in_channels}, H, W))")
+        if 0 in x.shape:
+            raise ValueError(f"input has an empty dimension: {tuple(x.shape)}")
+        return x, is_torch
+
+    def _finish(self, out: np.ndarray, is_torch: bool):
+        if self._out_rank == 2:
+            out = out.reshape(out.shape[0], out.shape[1])
+        if is_torch:
+            import torch
+
+            return torch.from_numpy(out)
+        return out
+
+    def __call__(self, x: Any):
+        arr, is_torch = self._to_array(x)
+        return self._finish(self._plan.run(arr), is_torch)
+
+    def profile(self, x: Any, reps: int = 10) -> list[tuple[str, float]]:
+        """Median seconds per native op over ``reps`` runs (first entry: input layout)."""
+        arr, _ = self._to_array(x)
+        times = self._plan.profile(arr, int(reps))
+        return list(zip(self._plan.op_names(), times))
+
+
+def load(path: str | os.PathLike, threads: int | None = None, kernel: str | None = None) -> DeployedModel:
+    """Load a .dbnn file and build its native plan once.
+
+    ``threads``: worker threads (None: every CPU this process may use).
+    ``kernel``: force a kernel path ("avx512", "avx2", "portable"); default:
+    the best this CPU supports, or the DIRNET_KERNEL environment variable.
+    """
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    if kernel is not None and kernel not in ("avx512", "avx2", "portable"):
+        raise ValueError(f"kernel must be 'avx512', 'avx2' or 'portable', got {kernel!r}")
+    path = os.fspath(path)
+    header, tensors = fileformat.read(path)
+    try:
+        plan, out_rank, ops = planner.build(header, tensors, threads or 0, kernel or "")
+    except fileformat.FormatError:
+        raise
+    except (ValueError, TypeError, OverflowError) as exc:  # rejected by the native plan builder
+        raise fileformat.FormatError(f"{path}: invalid graph: {exc}") from None
+    return DeployedModel(path, header, plan, out_rank, ops)
