@@ -11,6 +11,15 @@ import dirnet
 from dirnet.analysis.cli import summary_main
 from dirnet.analysis.summary import Summary, summary
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small models: one thread avoids oversubscribing the shared cores (much faster here)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 # A conv in the hand counts: (in_channels, out_channels, kernel, output side, binary?)
 
 

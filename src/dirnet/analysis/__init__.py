@@ -23,7 +23,12 @@ from dirnet.analysis.diagnostics import (
     scale_exponents,
     weight_updating_capability,
 )
-from dirnet.analysis.entropy import bernoulli_entropy, sign_entropy, weight_entropy
+from dirnet.analysis.entropy import (
+    bernoulli_entropy,
+    format_entropy_table,
+    sign_entropy,
+    weight_entropy,
+)
 from dirnet.analysis.flips import flip_ratio, flip_ratios, weight_signs
 from dirnet.analysis.runs import Run, open_run, read_config, read_metrics
 from dirnet.analysis.summary import Summary, summary
@@ -33,11 +38,29 @@ _LAZY_ATTRS = {"analyze": ("dirnet.analysis.analyze_run", "analyze"),
                "data_batch": ("dirnet.analysis.analyze_run", "data_batch")}
 
 __all__ = [
-    "summary", "Summary", "weight_entropy", "bernoulli_entropy", "sign_entropy", "flip_ratio",
-    "flip_ratios", "weight_signs", "diagnose", "Diagnostics", "scale_exponents",
-    "quantization_error", "weight_updating_capability", "activation_and_gradient_stats",
-    "binary_layers", "read_metrics", "read_config", "open_run", "Run", "analyze", "data_batch",
+    "Diagnostics",
+    "Run",
+    "Summary",
+    "activation_and_gradient_stats",
+    "analyze",
+    "bernoulli_entropy",
+    "binary_layers",
+    "data_batch",
+    "diagnose",
+    "flip_ratio",
+    "flip_ratios",
+    "format_entropy_table",
+    "open_run",
     "plots",
+    "quantization_error",
+    "read_config",
+    "read_metrics",
+    "scale_exponents",
+    "sign_entropy",
+    "summary",
+    "weight_entropy",
+    "weight_signs",
+    "weight_updating_capability",
 ]
 
 

@@ -7,7 +7,8 @@ Writes into ``OUT`` (default ``RUN/analysis/``):
   weight_hist.png   latent weights before and after IMB, a few layers
   estimators.png    STE vs EDE vs DTE derivative at p = 0, 0.5, 1 (the run's t range)
   diagnostics.json / diagnostics.txt   every per-layer diagnostic
-and, given a second run, compare_entropy.png and compare_flip_ratio.png.
+and, given a second run, the same files with suffix _2 for it, compare_entropy.png,
+compare_entropy.txt (per-layer entropy table of both runs) and compare_flip_ratio.png.
 
 Activation statistics need a batch: the test split of the run's data set
 (config key ``data``: a name or a mapping with ``name``/``dataset`` and
@@ -27,6 +28,7 @@ from torch import Tensor, nn
 
 from dirnet.analysis._layers import binary_layers
 from dirnet.analysis.diagnostics import Diagnostics, diagnose
+from dirnet.analysis.entropy import format_entropy_table
 from dirnet.analysis.runs import Run, open_run
 
 
@@ -38,6 +40,8 @@ class AnalysisResult:
     files: list[Path] = field(default_factory=list)
     diagnostics: dict[str, Diagnostics] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: side-by-side per-layer weight entropy of the two runs (empty for one run)
+    entropy_table: str = ""
 
 
 def _load_model(checkpoint: Path) -> tuple[nn.Module, dict[str, Any]]:
@@ -180,6 +184,10 @@ def analyze(run_or_ckpt: str | Path, run2: str | Path | None = None, *,
         if len(entropies) == 2:
             res.files.append(plots.plot_layer_entropy(entropies, out_dir / "compare_entropy.png",
                                                       title="binary weight entropy per layer"))
+            res.entropy_table = format_entropy_table(entropies)
+            p = out_dir / "compare_entropy.txt"
+            p.write_text(res.entropy_table + "\n", encoding="utf-8")
+            res.files.append(p)
         else:
             res.notes.append("entropy comparison skipped: both runs need a checkpoint")
         with_flips = {lab: r.metrics for lab, r in zip(labels, runs)

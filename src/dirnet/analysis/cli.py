@@ -89,6 +89,10 @@ def analyze_main(argv: Sequence[str] | None = None) -> int:
         print(f"== {label}")
         print(diag)
         print()
+    if res.entropy_table:
+        print("== binary weight entropy (bits per weight, mean over filters)")
+        print(res.entropy_table)
+        print()
     for note in res.notes:
         print(f"note: {note}")
     print(f"wrote {len(res.files)} files to {res.out_dir}:")

@@ -47,3 +47,22 @@ def weight_entropy(model: nn.Module) -> dict[str, float]:
     xnor, bireal, reactnet). A model without binary layers gives ``{}``.
     """
     return {name: float(layer_weight_entropy(m).mean()) for name, m in binary_layers(model)}
+
+
+def format_entropy_table(entropies: dict[str, dict[str, float]]) -> str:
+    """Side-by-side table ``layer | run1 | run2 ...`` of per-layer entropies (bits), plus the mean."""
+    layers: list[str] = []
+    for values in entropies.values():
+        layers += [k for k in values if k not in layers]
+    labels = list(entropies)
+    width = max([len("layer"), len("mean")] + [len(k) for k in layers])
+    cols = [max(len(lab), 6) for lab in labels]
+    lines = ["  ".join(["layer".ljust(width)] + [lab.rjust(c) for lab, c in zip(labels, cols)])]
+    lines.append("-" * len(lines[0]))
+    for k in layers:
+        cells = [f"{entropies[lab][k]:.4f}" if k in entropies[lab] else "-" for lab in labels]
+        lines.append("  ".join([k.ljust(width)] + [v.rjust(c) for v, c in zip(cells, cols)]))
+    means = [sum(v.values()) / len(v) if v else float("nan") for v in entropies.values()]
+    lines.append("-" * len(lines[0]))
+    lines.append("  ".join(["mean".ljust(width)] + [f"{m:.4f}".rjust(c) for m, c in zip(means, cols)]))
+    return "\n".join(lines)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from matplotlib.ticker import MaxNLocator
 from torch import nn
 
 from dirnet.analysis._layers import require_binary_layers
@@ -63,7 +64,7 @@ def plot_training_curves(metrics: Sequence[Mapping[str, Any]], path: str | Path,
     fig, ax = _figure(1, 3, (13, 4))
     panels = (
         (ax[0, 0], "loss", ("train_loss", "test_loss")),
-        (ax[0, 1], "top-1 (%)", ("train_top1", "val_top1", "test_top1", "test_top5")),
+        (ax[0, 1], "accuracy (%)", ("train_top1", "val_top1", "test_top1", "test_top5")),
         (ax[0, 2], "learning rate", ("lr",)),
     )
     for a, ylabel, keys in panels:
@@ -72,6 +73,7 @@ def plot_training_curves(metrics: Sequence[Mapping[str, Any]], path: str | Path,
             if xs:
                 a.plot(xs, ys, marker="." if len(xs) < 30 else None, label=key)
         a.set_xlabel("epoch")
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
         a.set_ylabel(ylabel)
         a.grid(alpha=0.3)
         if a.get_legend_handles_labels()[0]:
@@ -139,6 +141,7 @@ def plot_flip_ratio(metrics: Sequence[Mapping[str, Any]] | Mapping[str, Sequence
     a.set_yscale("log" if all(y > 0 for m in runs.values() for y in _series(m, "flip_ratio")[1])
                  else "linear")
     a.set_xlabel("epoch")
+    a.xaxis.set_major_locator(MaxNLocator(integer=True))
     a.set_ylabel("fraction of weight signs flipped")
     a.set_title("weight-sign flip ratio (mean over binary layers)")
     a.grid(alpha=0.3)

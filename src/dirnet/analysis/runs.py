@@ -34,9 +34,9 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
                 raise ValueError(f"{path}:{i}: not a JSON object ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{i}: expected one JSON object per line, got "
-                                 f"{type(row).__name__}")
+            if not isinstance(row, dict):  # bad file content, not a bad argument
+                msg = f"{path}:{i}: expected one JSON object per line, got {type(row).__name__}"
+                raise ValueError(msg)  # noqa: TRY004
             rows.append(row)
     return rows
 
@@ -52,8 +52,9 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
         cfg = yaml.safe_load(f)
     if cfg is None:
         return {}
-    if not isinstance(cfg, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level, got {type(cfg).__name__}")
+    if not isinstance(cfg, dict):  # bad file content, not a bad argument
+        raise ValueError(  # noqa: TRY004
+            f"{path}: expected a mapping at the top level, got {type(cfg).__name__}")
     return cfg
 
 

@@ -124,8 +124,8 @@ def format_summary(s: Summary) -> str:
         f"methods           {', '.join(s.methods) if s.methods else '(no binary layers)'}",
         f"binary params     {t['binary_params']:,}  (1 bit each, scale {s.scale_bits} bits/channel)",
         f"fp params         {t['fp_params']:,}",
-        f"memory            {_human_bytes(t['memory_bytes'])}  vs fp32 "
-        f"{_human_bytes(t['fp32_bytes'])}  -> compression {t['compression']:.2f}x",
+        (f"memory            {_human_bytes(t['memory_bytes'])}  vs fp32 "
+         f"{_human_bytes(t['fp32_bytes'])}  -> compression {t['compression']:.2f}x"),
         f"binary MACs       {t['binary_macs']:,}",
         f"float MACs        {t['float_macs']:,}",
         f"OPs               {_human(t['ops'])}  (binary MACs / 64 + float MACs)",
