@@ -366,6 +366,26 @@ def _first_conv_channels(model: nn.Module) -> int | None:
     return None
 
 
+def _check_modules(gm: fx.GraphModule) -> None:
+    """Name the first unsupported module before anything runs (clearer than a shape error)."""
+    from dirnet.nn import RPReLU
+
+    ok: tuple[type, ...] = (nn.Conv2d, nn.Linear, nn.BatchNorm2d, nn.BatchNorm1d, nn.Hardtanh, nn.ReLU,
+                            nn.PReLU, RPReLU, nn.Identity, nn.Dropout, nn.Dropout2d, nn.Flatten,
+                            nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d) + _leaf_types()
+    modules = dict(gm.named_modules())
+    for node in gm.graph.nodes:
+        if node.op != "call_module":
+            continue
+        m = modules[node.target]
+        if not isinstance(m, ok):
+            raise ExportError(f"cannot export module {node.target!r} of type {type(m).__name__}: "
+                              f"the native runtime supports {SUPPORTED}")
+        if isinstance(m, nn.Conv2d) and m.groups != 1:
+            raise ExportError(f"{type(m).__name__} {node.target!r} has groups={m.groups}: grouped/depthwise "
+                              "convolutions are not supported by the native runtime")
+
+
 def _shape_prop(gm: fx.GraphModule, input_size: tuple[int, int, int] | None, channels: int | None):
     from torch.fx.passes.shape_prop import ShapeProp
 
@@ -420,6 +440,7 @@ def export(
             raise ExportError(f"torch.fx could not trace the model ({type(exc).__name__}: {exc}); "
                               "models with data-dependent control flow cannot be exported") from exc
         gm = fx.GraphModule(tracer.root, graph)
+        _check_modules(gm)
         size = _shape_prop(gm, input_size, _first_conv_channels(model))
         writer = _GraphWriter(precision)
         modules = dict(gm.named_modules())

@@ -1,0 +1,224 @@
+"""Export -> load -> native inference against the PyTorch model (eval mode)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import dirnet
+from dirnet.deploy import exporter, fileformat, runtime
+from dirnet.deploy._native import kernels
+from dirnet.deploy.reference import pack_signs
+from dirnet.nn import BinaryConv2d, BinaryLinear
+
+
+def _randomize(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Random BN statistics/affine and RSign/RPReLU values, so the test sees real numbers."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+                m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=g) - 0.5)
+                m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) * 1.5 + 0.5)
+                m.weight.copy_(torch.rand(m.weight.shape, generator=g) * 2 - 1)
+                m.bias.copy_(torch.rand(m.bias.shape, generator=g) - 0.5)
+            for name, p in m.named_parameters(recurse=False):
+                if name in ("gamma", "zeta") or (name == "bias" and type(m).__name__ == "RSign"):
+                    p.copy_((torch.rand(p.shape, generator=g) - 0.5) * 0.2)
+    return model.eval()
+
+
+def _binary(arch: str, method: str = "dirnet", seed: int = 0, **kw) -> nn.Module:
+    torch.manual_seed(seed)
+    fp = dirnet.models.create(arch, num_classes=10, **kw.pop("model_kw", {}))
+    bnn = dirnet.binarize(fp, method=method, **kw)
+    if method == "reactnet":  # materialise lazy RPReLU parameters
+        bnn.eval()
+        with torch.no_grad():
+            bnn(torch.zeros(1, 3, 32, 32))
+    return _randomize(bnn, seed)
+
+
+def _check(model, path, x, precision="fp32", atol=1e-4, **load_kw):
+    with torch.no_grad():
+        ref = model(x)
+    exporter.export(model, path, precision=precision)
+    rt = runtime.load(path, **load_kw)
+    out = rt(x)
+    assert isinstance(out, torch.Tensor) and out.shape == ref.shape
+    if precision == "fp32":
+        torch.testing.assert_close(out, ref, rtol=1e-4, atol=atol)
+        assert torch.equal(out.argmax(1), ref.argmax(1))
+    return rt, out, ref
+
+
+@pytest.mark.parametrize("arch,kw,size", [
+    ("resnet20", {}, 32),
+    ("vgg_small", {}, 32),
+    ("resnet18", {}, 64),               # ImageNet form: 7x7 stem, maxpool, 1x1 downsample
+    ("resnet18", {"cifar": True}, 32),
+])
+def test_fp32_export_matches_pytorch(tmp_path, arch, kw, size):
+    model = _binary(arch, model_kw=kw)
+    x = torch.randn(3, 3, size, size, generator=torch.Generator().manual_seed(1))
+    _check(model, tmp_path / "m.dbnn", x)
+
+
+@pytest.mark.parametrize("path", kernels().paths())
+def test_every_kernel_path_end_to_end(tmp_path, path):
+    model = _binary("resnet20", seed=3)
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    _check(model, tmp_path / "m.dbnn", x, kernel=path, threads=2)
+
+
+def test_zero_padding_and_reactnet(tmp_path):
+    model = _binary("resnet20", method="reactnet", seed=4, pad_value=0.0)
+    assert any(isinstance(m, BinaryConv2d) and m.pad_value == 0.0 for m in model.modules())
+    assert any(isinstance(m, BinaryConv2d) and m.input_threshold() is not None for m in model.modules())
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+    _check(model, tmp_path / "m.dbnn", x)
+
+
+def test_batch_and_spatial_size_vary(tmp_path):
+    model = _binary("resnet20", seed=6)
+    exporter.export(model, tmp_path / "m.dbnn", precision="fp32")
+    rt = runtime.load(tmp_path / "m.dbnn", threads=1)
+    for shape in [(1, 3, 32, 32), (5, 3, 40, 24), (2, 3, 32, 32)]:
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            torch.testing.assert_close(rt(x), model(x), rtol=1e-4, atol=1e-4)
+
+
+def test_numpy_in_numpy_out(tmp_path):
+    model = _binary("resnet20", seed=7)
+    exporter.export(model, tmp_path / "m.dbnn", precision="fp32", class_names=[str(i) for i in range(10)])
+    rt = runtime.load(tmp_path / "m.dbnn")
+    x = np.random.default_rng(0).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    y = rt(x)
+    assert isinstance(y, np.ndarray) and y.shape == (2, 10) and y.dtype == np.float32
+    assert rt.class_names == [str(i) for i in range(10)]
+    assert rt.input_size == (3, 32, 32)
+
+
+def test_fp16_export_is_smaller_and_close(tmp_path):
+    model = _binary("resnet18", seed=8, model_kw={"cifar": True})
+    x = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(9))
+    exporter.export(model, tmp_path / "a.dbnn", precision="fp32")
+    exporter.export(model, tmp_path / "b.dbnn", precision="fp16")
+    a, b = runtime.load(tmp_path / "a.dbnn"), runtime.load(tmp_path / "b.dbnn")
+    assert b.precision == "fp16"
+    sa, sb = (tmp_path / "a.dbnn").stat().st_size, (tmp_path / "b.dbnn").stat().st_size
+    assert sb < sa
+    fp_bytes = sum(t.numel() * 4 for t in model.state_dict().values() if t.is_floating_point())
+    assert sb * 12 < fp_bytes  # binary weights are 1 bit
+    ya, yb = a(x), b(x)
+    assert (ya.argmax(1) == yb.argmax(1)).float().mean() >= 0.75
+
+
+def _capture_inputs(model: nn.Module, x: torch.Tensor) -> dict[nn.Module, torch.Tensor]:
+    seen: dict[nn.Module, torch.Tensor] = {}
+    hooks = [m.register_forward_pre_hook(lambda mod, inp: seen.__setitem__(mod, inp[0].detach()))
+             for m in model.modules() if isinstance(m, (BinaryConv2d, BinaryLinear))]
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    return seen
+
+
+@pytest.mark.parametrize("pad_value", [1.0, 0.0])
+def test_binary_layers_integer_exact(pad_value):
+    """Every binary conv's integer result equals PyTorch's, bit for bit."""
+    model = _binary("resnet20", method="reactnet", seed=10, pad_value=pad_value)
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(11))
+    K = kernels()
+    checked = 0
+    for layer, inp in _capture_inputs(model, x).items():
+        if not isinstance(layer, BinaryConv2d):
+            continue
+        thr = layer.input_threshold()
+        shifted = inp if thr is None else inp - thr.view(1, -1, 1, 1)
+        s = torch.where(shifted >= 0, 1.0, -1.0)
+        signs, _ = layer.binary_weight()
+        left, right, top, bottom = layer._pads
+        ref = F.conv2d(F.pad(s, (left, right, top, bottom), value=layer.pad_value), signs,
+                       None, layer.stride, 0, layer.dilation)
+        xb = K.pack(np.ascontiguousarray(inp.permute(0, 2, 3, 1).numpy()),
+                    None if thr is None else thr.numpy().astype(np.float32))
+        wb = pack_signs(signs.permute(0, 2, 3, 1).numpy())
+        got = K.bconv2d(xb, wb, layer.in_channels, list(layer.stride), [top, left, bottom, right],
+                        list(layer.dilation), layer.pad_value, 1)
+        np.testing.assert_array_equal(got, ref.permute(0, 2, 3, 1).round().to(torch.int64).numpy())
+        checked += 1
+    assert checked >= 18
+
+
+def test_unsupported_module_named(tmp_path):
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.GELU(), nn.Flatten(), nn.LazyLinear(2))
+    model(torch.zeros(1, 3, 8, 8))
+    with pytest.raises(exporter.ExportError, match=r"'1'.*GELU"):
+        exporter.export(model, tmp_path / "m.dbnn")
+    dw = nn.Sequential(nn.Conv2d(4, 4, 3, groups=4))
+    with pytest.raises(exporter.ExportError, match="groups=4"):
+        exporter.export(dw, tmp_path / "m.dbnn")
+
+
+def test_generic_supported_ops(tmp_path):
+    """A model built from the supported ops (not from the zoo) exports and matches."""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(3, 16, 3, padding=1, bias=True)
+            self.p1 = nn.PReLU(16)
+            self.b1 = BinaryConv2d(16, 16, 3, padding=1, recipe="bnn")
+            self.bn = nn.BatchNorm2d(16)
+            self.ap = nn.AvgPool2d(3, 2, 1, count_include_pad=False)
+            self.b2 = BinaryConv2d(16, 24, 1, recipe="xnor")
+            self.mp = nn.MaxPool2d(2, ceil_mode=True)
+            self.relu6 = nn.ReLU6()
+            self.fc1 = BinaryLinear(24, 12, recipe="dirnet")
+            self.bn1d = nn.BatchNorm1d(12)
+            self.fc2 = nn.Linear(12, 5)
+
+        def forward(self, x):
+            x = self.p1(self.c1(x))
+            x = F.hardtanh(self.bn(self.b1(x)) + x)
+            x = self.mp(self.b2(self.ap(x)))
+            x = torch.flatten(F.adaptive_avg_pool2d(self.relu6(x), 1), 1)
+            return self.fc2(F.relu(self.bn1d(self.fc1(x))))
+
+    model = _randomize(Net(), 12)
+    x = torch.randn(3, 3, 13, 11, generator=torch.Generator().manual_seed(13))
+    _check(model, tmp_path / "m.dbnn", x)
+
+
+def test_bad_call_inputs(tmp_path):
+    model = _binary("resnet20", seed=14)
+    exporter.export(model, tmp_path / "m.dbnn")
+    rt = runtime.load(tmp_path / "m.dbnn")
+    with pytest.raises(ValueError, match="expects 3"):
+        rt(torch.zeros(1, 4, 32, 32))
+    with pytest.raises(ValueError, match="batch dimension"):
+        rt(torch.zeros(3, 32, 32))
+    with pytest.raises(TypeError, match="floating-point"):
+        rt(torch.zeros(1, 3, 32, 32, dtype=torch.int64))
+    with pytest.raises(TypeError, match="torch tensor or a numpy array"):
+        rt([[1.0]])
+    with torch.no_grad():  # tiny inputs are legal where PyTorch takes them
+        torch.testing.assert_close(rt(torch.ones(1, 3, 1, 1)), model(torch.ones(1, 3, 1, 1)), rtol=1e-2, atol=1e-2)
+    assert rt(torch.zeros(1, 3, 32, 32, dtype=torch.float64)).shape == (1, 10)
+
+
+def test_header_contents(tmp_path):
+    model = _binary("resnet20", seed=15)
+    exporter.export(model, tmp_path / "m.dbnn", precision="fp16", input_size=(3, 32, 32))
+    header, tensors = fileformat.read(tmp_path / "m.dbnn")
+    assert header["format"] == "dirnet.dbnn" and header["version"] == fileformat.FORMAT_VERSION
+    assert header["conventions"]["bit_one_means"] == -1 and header["conventions"]["sign_of_zero"] == 1
+    ops = {op["op"] for op in header["graph"]}
+    assert {"input", "conv2d", "bconv2d", "affine", "add", "hardtanh", "shortcut_a", "linear"} <= ops
+    assert any(t.dtype == np.uint64 for t in tensors.values())
+    assert tensors["conv1.weight"].dtype == np.float16
