@@ -122,9 +122,16 @@ py::array_t<int32_t> bconv2d(UArr x, UArr w, int C, std::vector<int> stride, std
   AVec<uint64_t> wb = block_bweights(w.data(), OC, ntaps, Cw);
   AVec<int32_t> ts;
   if (pad_value == 0.f) ts = tap_sums(w.data(), OC, ntaps, Cw, C);
-  std::vector<int64_t> off(ntaps);
-  for (int ky = 0; ky < KH; ++ky)
-    for (int kx = 0; kx < KW; ++kx) off[ky * KW + kx] = (int64_t(ky) * dil[0] * Wp + int64_t(kx) * dil[1]) * Cw;
+  // one run per kernel row when dilation is 1 (see BConvParams), else one per tap
+  std::vector<int64_t> off;
+  int rlen = Cw;
+  if (dil[1] == 1) {
+    for (int ky = 0; ky < KH; ++ky) off.push_back(int64_t(ky) * dil[0] * Wp * Cw);
+    rlen = KW * Cw;
+  } else {
+    for (int ky = 0; ky < KH; ++ky)
+      for (int kx = 0; kx < KW; ++kx) off.push_back((int64_t(ky) * dil[0] * Wp + int64_t(kx) * dil[1]) * Cw);
+  }
   py::array_t<int32_t> out({N, OH, OW, OC});
   BConvParams p;
   p.in.data = xin.data() + (int64_t(b) * Wp + b) * Cw;
@@ -133,7 +140,7 @@ py::array_t<int32_t> bconv2d(UArr x, UArr w, int C, std::vector<int> stride, std
   p.OH = OH; p.OW = OW; p.OC = OC; p.OCB = int(ceil_div(OC, kBlk));
   p.KH = KH; p.KW = KW; p.sh = stride[0]; p.sw = stride[1]; p.pt = pads[0]; p.pl = pads[1];
   p.dh = dil[0]; p.dw = dil[1];
-  p.ntaps = ntaps; p.tap_off = off.data(); p.w = wb.data(); p.Kbits = C * ntaps;
+  p.ntaps = int(off.size()); p.rlen = rlen; p.tap_off = off.data(); p.w = wb.data(); p.Kbits = C * ntaps;
   p.tapsum = ts.empty() ? nullptr : ts.data();
   p.ep.kind = EP_INT;
   p.ep.OC = OC;

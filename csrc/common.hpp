@@ -65,9 +65,12 @@ struct BConvParams {
   BView in;                  // bordered input (border >= padding)
   int32_t OH = 0, OW = 0, OC = 0, OCB = 0;
   int32_t KH = 1, KW = 1, sh = 1, sw = 1, pt = 0, pl = 0, dh = 1, dw = 1;
-  int32_t ntaps = 1;
-  const int64_t* tap_off = nullptr;  // word offset of each tap from the window origin
-  const uint64_t* w = nullptr;       // [OCB][ntaps * Cw][32]
+  // The window is read as `ntaps` runs of `rlen` consecutive words: one run
+  // per kernel row when the taps of a row are contiguous (dilation 1), else
+  // one run per tap (rlen = Cw). Weights follow the same order.
+  int32_t ntaps = 1, rlen = 1;
+  const int64_t* tap_off = nullptr;  // word offset of each run from the window origin
+  const uint64_t* w = nullptr;       // [OCB][ntaps * rlen][32]
   int32_t Kbits = 0;                 // C * KH * KW
   const int32_t* tapsum = nullptr;   // [ntaps][OCB*32] sum of weight signs per tap (zero padding)
   Epilogue ep;
@@ -77,9 +80,9 @@ struct ConvParams {  // fp32 convolution (stem, downsample, classifier)
   FView in;                 // bordered, zero-filled border
   int32_t OH = 0, OW = 0, OC = 0, OCB = 0;
   int32_t sh = 1, sw = 1, pt = 0, pl = 0;
-  int32_t ntaps = 1;
-  const int64_t* tap_off = nullptr;  // float offset of each tap from the window origin
-  const float* w = nullptr;          // [OCB][ntaps * C][64]
+  int32_t ntaps = 1, rlen = 1;      // runs of rlen consecutive floats (see BConvParams)
+  const int64_t* tap_off = nullptr;  // float offset of each run from the window origin
+  const float* w = nullptr;          // [OCB][ntaps * rlen][64]
   Epilogue ep;                       // kind EP_FLOAT
 };
 

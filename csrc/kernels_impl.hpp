@@ -107,7 +107,7 @@ static inline void decode_tile(int64_t p0, int m, int32_t OH, int32_t OW, int32_
 static void bconv_range(const BConvParams& p, int64_t begin, int64_t end) {
   const int64_t P = int64_t(p.in.N) * p.OH * p.OW;
   const int64_t ntiles = ceil_div(P, kTile);
-  const int64_t kw = int64_t(p.ntaps) * p.in.Cw;
+  const int64_t kw = int64_t(p.ntaps) * p.rlen;
   const int ocp = p.OCB * kBlk;
   alignas(64) int32_t dots[kTile * kBlk];
   const uint64_t* base[kTile];
@@ -120,7 +120,7 @@ static void bconv_range(const BConvParams& p, int64_t begin, int64_t end) {
     for (int j = 0; j < m; ++j)
       base[j] = p.in.data + pn[j] * p.in.ns + int64_t(py[j] * p.sh - p.pt) * p.in.rs +
                 int64_t(px[j] * p.sw - p.pl) * p.in.ps;
-    bconv_tile_m(m, base, p.tap_off, p.ntaps, p.in.Cw, p.w + ocb * kw * kBlk, dots, p.Kbits);
+    bconv_tile_m(m, base, p.tap_off, p.ntaps, p.rlen, p.w + ocb * kw * kBlk, dots, p.Kbits);
     if (p.tapsum) {  // zero padding: remove the +1 the border contributed
       const int oc0 = int(ocb) * kBlk;
       for (int j = 0; j < m; ++j) {
@@ -147,7 +147,7 @@ static void bconv_range(const BConvParams& p, int64_t begin, int64_t end) {
 static void conv_range(const ConvParams& p, int64_t begin, int64_t end) {
   const int64_t P = int64_t(p.in.N) * p.OH * p.OW;
   const int64_t ntiles = ceil_div(P, kTile);
-  const int64_t kw = int64_t(p.ntaps) * p.in.C;
+  const int64_t kw = int64_t(p.ntaps) * p.rlen;
   alignas(64) float acc[kTile * kFBlk];
   const float* base[kTile];
   int32_t pn[kTile], py[kTile], px[kTile];
@@ -159,7 +159,7 @@ static void conv_range(const ConvParams& p, int64_t begin, int64_t end) {
     for (int j = 0; j < m; ++j)
       base[j] = p.in.data + pn[j] * p.in.ns + int64_t(py[j] * p.sh - p.pt) * p.in.rs +
                 int64_t(px[j] * p.sw - p.pl) * p.in.ps;
-    conv_tile_m(m, base, p.tap_off, p.ntaps, p.in.C, p.w + ocb * kw * kFBlk, acc);
+    conv_tile_m(m, base, p.tap_off, p.ntaps, p.rlen, p.w + ocb * kw * kFBlk, acc);
     epilogue_tile<float, kFBlk>(p.ep, acc, m, pn, py, px, int(ocb) * kFBlk);
   }
 }
