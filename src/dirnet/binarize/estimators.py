@@ -3,7 +3,9 @@
 Each estimator is a tiny ``nn.Module`` so that its schedule state (progress,
 t, k) lives in registered buffers and travels with ``state_dict``.
 ``derivative(x)`` is the closed form (used by tests and plots);
-``backward_grad(x, grad)`` is the hot path used by autograd.
+``backward_grad(x, grad, inv_scale)`` is the hot path used by autograd: it
+returns ``grad * derivative(x * inv_scale) * inv_scale`` in as few passes
+over memory as torch allows (a binary step's cost is dominated by them).
 """
 from __future__ import annotations
 
@@ -28,8 +30,10 @@ class GradientEstimator(nn.Module):
     def derivative(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def backward_grad(self, x: Tensor, grad: Tensor) -> Tensor:
-        return self.derivative(x).mul_(grad)
+    def backward_grad(self, x: Tensor, grad: Tensor, inv_scale: Tensor | None = None) -> Tensor:
+        if inv_scale is None:
+            return self.derivative(x).mul_(grad)
+        return self.derivative(x * inv_scale).mul_(grad).mul_(inv_scale)
 
     def set_progress(self, p: float, epochs: int | None = None) -> None:
         """Default: no schedule."""
@@ -43,8 +47,8 @@ class IdentitySTE(GradientEstimator):
     def derivative(self, x: Tensor) -> Tensor:
         return torch.ones_like(x)
 
-    def backward_grad(self, x: Tensor, grad: Tensor) -> Tensor:
-        return grad.clone()
+    def backward_grad(self, x: Tensor, grad: Tensor, inv_scale: Tensor | None = None) -> Tensor:
+        return grad.clone() if inv_scale is None else grad * inv_scale
 
 
 class ClippedSTE(GradientEstimator):
@@ -55,8 +59,10 @@ class ClippedSTE(GradientEstimator):
     def derivative(self, x: Tensor) -> Tensor:
         return (x.abs() <= 1).to(x.dtype)
 
-    def backward_grad(self, x: Tensor, grad: Tensor) -> Tensor:
-        return grad.masked_fill(x.abs() > 1, 0.0)
+    def backward_grad(self, x: Tensor, grad: Tensor, inv_scale: Tensor | None = None) -> Tensor:
+        if inv_scale is None:
+            return grad.masked_fill(x.abs() > 1, 0.0)
+        return super().backward_grad(x, grad, inv_scale)
 
 
 class ApproxSign(GradientEstimator):
@@ -108,6 +114,18 @@ class EDE(GradientEstimator):
         t, k = float(self.t), float(self.k)
         th = torch.tanh(x * t)
         return th.mul_(th).neg_().add_(1.0).mul_(k * t)
+
+    def backward_grad(self, x: Tensor, grad: Tensor, inv_scale: Tensor | None = None) -> Tensor:
+        # grad * k t' (1 - tanh(t' x)^2) with t' = t / sigma: tanh_backward fuses the
+        # (1 - y^2) * grad part into one pass.
+        t, k = float(self.t), float(self.k)
+        if inv_scale is None:
+            y = torch.tanh(x * t)
+            g = torch.ops.aten.tanh_backward(grad, y)
+            return g if k * t == 1.0 else g.mul_(k * t)
+        b = inv_scale * t
+        y = (x * b).tanh_()
+        return torch.ops.aten.tanh_backward(grad, y).mul_(b * k)
 
     def extra_repr(self) -> str:
         return (f"t_min={self.t_min:g}, t_max={self.t_max:g}, granularity={self.granularity}, "

@@ -88,11 +88,14 @@ class BinaryConv2d(_BinaryMixin, nn.Conv2d):
         return (pw, pw, ph, ph)
 
     def forward(self, x: Tensor) -> Tensor:
-        xb = self.input_quantizer(x)
         wb = self.weight_quantizer(self.weight)
-        if any(self._pads):
-            xb = F.pad(xb, self._pads, value=self.pad_value)
-        return F.conv2d(xb, wb, self.bias, self.stride, 0, self.dilation, self.groups)
+        if self.pad_value == 0.0:  # zero padding: the conv pads, exactly as torch does
+            xb = self.input_quantizer(x)
+            padded = F.pad(xb, self._pads) if any(self._pads) else xb
+        else:  # one padding, fused into the binarizer's output
+            padded = self.input_quantizer(x, pads=self._pads if any(self._pads) else None,
+                                          pad_value=self.pad_value)
+        return F.conv2d(padded, wb, self.bias, self.stride, 0, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", method={self.method}, pad_value={self.pad_value:g}"
