@@ -1,0 +1,307 @@
+"""``dirnet bench``: native .dbnn latency vs PyTorch fp32, end to end and per layer.
+
+    dirnet bench --arch resnet18                     # ImageNet shape, the issue's targets
+    dirnet bench --arch resnet20 --batch 1 16
+    dirnet bench model.dbnn --arch resnet20          # an exported file (baseline needs --arch)
+
+Everything is measured side by side in one process, interleaved round by
+round (PyTorch, then each native kernel path), so a machine shared with other
+work slows both sides alike; medians after warm-up. Writes
+``benchmarks/results/deploy_<arch>.json`` with the CPU model, its flags, the
+threads, the load average and the exact command.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+TARGETS = {"end_to_end_speedup": 8.0, "binary_3x3_speedup": 12.0, "size_ratio": 16.0}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dirnet bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("model", nargs="?", help="a .dbnn file (default: export --arch with random weights)")
+    p.add_argument("--arch", default=None, help="zoo architecture for the PyTorch baseline (default resnet18)")
+    p.add_argument("--method", default="dirnet", help="binarization recipe (default dirnet)")
+    p.add_argument("--input-size", type=int, nargs=3, metavar=("C", "H", "W"), default=None)
+    p.add_argument("--num-classes", type=int, default=None)
+    p.add_argument("--batch", type=int, nargs="+", default=[1, 16])
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--kernels", nargs="+", default=None,
+                   help="kernel paths to time (default: the best, plus avx2 when supported)")
+    p.add_argument("--precision", choices=("fp16", "fp32"), default="fp16")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--reps", type=int, default=15)
+    p.add_argument("--budget", type=float, default=20.0, help="seconds at most per measured configuration")
+    p.add_argument("--no-per-layer", action="store_true")
+    p.add_argument("--out", default=None, help="JSON path (default benchmarks/results/deploy_<arch>.json)")
+    return p
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _load_average() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _timed(fn, warmup: int, reps: int, budget: float) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out: list[float] = []
+    t_end = time.perf_counter() + budget
+    while len(out) < reps and (not out or time.perf_counter() < t_end):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def _interleaved(fns: dict[str, Any], warmup: int, reps: int, budget: float) -> dict[str, float]:
+    """Median seconds of each callable, measured round-robin."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    t_end = time.perf_counter() + budget
+    for r in range(reps):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+        if r >= 2 and time.perf_counter() > t_end:
+            break
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def _default_size(arch: str) -> tuple[int, int, int]:
+    return (3, 224, 224) if arch in ("resnet18", "resnet34") else (3, 32, 32)
+
+
+def _state_dict_bytes(model) -> int:
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    return buf.getbuffer().nbytes
+
+
+def _conv_inputs(model, x) -> dict[str, tuple[int, ...]]:
+    """Input shape of every Conv2d (binary or not) by module name."""
+    import torch
+    from torch import nn
+
+    shapes: dict[str, tuple[int, ...]] = {}
+    hooks = []
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Conv2d):
+            hooks.append(m.register_forward_pre_hook(
+                lambda mod, inp, name=name: shapes.__setitem__(name, tuple(inp[0].shape))))
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    return shapes
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    import numpy as np
+    import torch
+
+    import dirnet
+    from dirnet.deploy import exporter, runtime
+    from dirnet.deploy._native import kernels
+    from dirnet.nn import BinaryConv2d
+
+    K = kernels()
+    arch = args.arch or ("resnet18" if args.model is None else None)
+    paths = args.kernels or [K.paths()[0]] + (["avx2"] if "avx2" in K.paths()[1:] else [])
+    for p in paths:
+        if p not in K.paths():
+            raise SystemExit(f"dirnet bench: kernel path {p!r} is not supported here ({', '.join(K.paths())})")
+    tmpdir = tempfile.TemporaryDirectory()
+    fp = bnn = None
+    size = tuple(args.input_size) if args.input_size else None
+    if arch is not None:
+        size = size or _default_size(arch)
+        ncls = args.num_classes or (1000 if size[1] >= 128 else 10)
+        torch.manual_seed(0)
+        fp = dirnet.models.create(arch, num_classes=ncls).eval()
+        bnn = dirnet.binarize(copy.deepcopy(fp), method=args.method).eval()
+    if args.model:
+        model_path = Path(args.model)
+    else:
+        if bnn is None:
+            raise SystemExit("dirnet bench: give a .dbnn file or --arch")
+        model_path = Path(tmpdir.name) / f"{arch}.dbnn"
+        exporter.export(bnn, model_path, precision=args.precision, input_size=size)
+    probe = runtime.load(model_path, threads=1)
+    size = size or probe.input_size
+    if size is None:
+        raise SystemExit("dirnet bench: the file has no input-size hint; pass --input-size C H W")
+    report: dict[str, Any] = {
+        "command": "dirnet bench " + " ".join(sys.argv[1:] if argv is None else argv),
+        "arch": arch or probe.header.get("architecture"),
+        "method": args.method if args.model is None else None,
+        "input_size": list(size),
+        "precision": probe.precision,
+        "cpu": {"model": _cpu_model(), "flags": K.cpu_features(), "kernel_paths": K.paths(),
+                "available_cpus": K.available_cpus(), "load_average_start": _load_average()},
+        "torch": {"version": torch.__version__, "threads_default": torch.get_num_threads()},
+        "timing": f"median of up to {args.reps} interleaved runs after {args.warmup} warm-up runs",
+        "kernels_timed": paths,
+    }
+    # -- size
+    sizes: dict[str, Any] = {"dbnn_bytes": model_path.stat().st_size}
+    if fp is not None:
+        sizes["fp32_state_dict_bytes"] = _state_dict_bytes(fp)
+        sizes["ratio"] = sizes["fp32_state_dict_bytes"] / sizes["dbnn_bytes"]
+        if args.model is None and args.precision == "fp16":
+            p32 = Path(tmpdir.name) / "fp32.dbnn"
+            exporter.export(bnn, p32, precision="fp32", input_size=size)
+            sizes["dbnn_fp32_bytes"] = p32.stat().st_size
+            sizes["ratio_fp32_export"] = sizes["fp32_state_dict_bytes"] / sizes["dbnn_fp32_bytes"]
+    report["size"] = sizes
+    # -- end to end
+    e2e = []
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        natives = {p: runtime.load(model_path, threads=threads, kernel=p) for p in paths}
+        for batch in args.batch:
+            x = torch.randn(batch, *size)
+            xn = x.numpy()
+            fns: dict[str, Any] = {}
+            if fp is not None:
+                def run_torch(x=x):
+                    with torch.no_grad():
+                        fp(x)
+                fns["torch_fp32"] = run_torch
+            for p, rt in natives.items():
+                fns[f"native_{p}"] = (lambda rt=rt, xn=xn: rt(xn))
+            med = _interleaved(fns, args.warmup, args.reps if batch == 1 else max(3, args.reps // 3),
+                               args.budget)
+            row = {"batch": batch, "threads": threads, "ms": {k: v * 1e3 for k, v in med.items()}}
+            if fp is not None:
+                row["speedup"] = {p: med["torch_fp32"] / med[f"native_{p}"] for p in paths}
+            e2e.append(row)
+            print(_fmt_row(row), flush=True)
+    report["end_to_end"] = e2e
+    # -- per layer (batch 1)
+    if not args.no_per_layer:
+        report["per_layer"] = _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np,
+                                         BinaryConv2d)
+    report["cpu"]["load_average_end"] = _load_average()
+    report["targets"] = _targets(report)
+    out = Path(args.out) if args.out else Path("benchmarks/results") / f"deploy_{report['arch'] or 'model'}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(_summary(report))
+    print(f"wrote {out}")
+    tmpdir.cleanup()
+    return 0
+
+
+def _fmt_row(row: dict) -> str:
+    ms = ", ".join(f"{k} {v:.3f} ms" for k, v in row["ms"].items())
+    sp = ", ".join(f"{k} {v:.2f}x" for k, v in row.get("speedup", {}).items())
+    return f"batch {row['batch']:>2} threads {row['threads']}: {ms}" + (f" | speedup {sp}" if sp else "")
+
+
+def _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np, BinaryConv2d) -> list[dict]:
+    rows: list[dict] = []
+    x1 = torch.randn(1, *size)
+    shapes = _conv_inputs(fp, x1) if fp is not None else {}
+    fp_modules = dict(fp.named_modules()) if fp is not None else {}
+    binary = {n for n, m in bnn.named_modules() if isinstance(m, BinaryConv2d)} if bnn is not None else set()
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        prof = {p: runtime.load(model_path, threads=threads, kernel=p).profile(x1.numpy(), args.reps)
+                for p in paths}
+        names = [n for n, _ in prof[paths[0]]]
+        for i, label in enumerate(names):
+            conv_name = label.split("+")[0]
+            row: dict[str, Any] = {"threads": threads, "op": label,
+                                   "native_ms": {p: prof[p][i][1] * 1e3 for p in paths}}
+            if conv_name in shapes:
+                m = fp_modules[conv_name]
+                xin = torch.randn(shapes[conv_name])
+
+                def run(m=m, xin=xin):
+                    with torch.no_grad():
+                        m(xin)
+                t = statistics.median(_timed(run, args.warmup, args.reps, args.budget))
+                row["torch_conv_fp32_ms"] = t * 1e3
+                row["binary"] = conv_name in binary
+                row["kernel"] = list(m.kernel_size)
+                row["speedup_vs_torch_conv"] = {p: t / prof[p][i][1] for p in paths}
+            rows.append(row)
+    return rows
+
+
+def _targets(report: dict) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    best = report["kernels_timed"][0]
+    rows = [r for r in report["end_to_end"] if r["batch"] == 1 and "speedup" in r]
+    two = [r for r in rows if r["threads"] == 2] or rows
+    if two:
+        v = two[0]["speedup"][best]
+        out["end_to_end_speedup"] = {"value": v, "target": TARGETS["end_to_end_speedup"],
+                                     "met": v >= TARGETS["end_to_end_speedup"],
+                                     "threads": two[0]["threads"], "kernels": best}
+    per = [r for r in report.get("per_layer", []) if r.get("binary") and r.get("kernel") == [3, 3]]
+    per2 = [r for r in per if r["threads"] == 2] or per
+    if per2:
+        worst = min(per2, key=lambda r: r["speedup_vs_torch_conv"][best])
+        v = worst["speedup_vs_torch_conv"][best]
+        out["binary_3x3_speedup_min"] = {"value": v, "layer": worst["op"], "target": TARGETS["binary_3x3_speedup"],
+                                         "met": v >= TARGETS["binary_3x3_speedup"], "threads": worst["threads"]}
+    if "ratio" in report["size"]:
+        v = report["size"]["ratio"]
+        out["size_ratio"] = {"value": v, "target": TARGETS["size_ratio"], "met": v >= TARGETS["size_ratio"],
+                             "precision": report["precision"]}
+    return out
+
+
+def _summary(report: dict) -> str:
+    lines = [f"## dirnet bench: {report['arch']} ({report['precision']}), input {report['input_size']}",
+             f"CPU: {report['cpu']['model']} ({report['cpu']['flags']}), load {report['cpu']['load_average_start']}",
+             "", "| batch | threads | PyTorch fp32 ms | " + " | ".join(f"{p} ms | {p} speedup"
+                                                                    for p in report["kernels_timed"]) + " |",
+             "|---|---|---|" + "---|---|" * len(report["kernels_timed"])]
+    for r in report["end_to_end"]:
+        cells = [str(r["batch"]), str(r["threads"]), f"{r['ms'].get('torch_fp32', float('nan')):.2f}"]
+        for p in report["kernels_timed"]:
+            cells += [f"{r['ms'][f'native_{p}']:.3f}", f"{r.get('speedup', {}).get(p, float('nan')):.2f}x"]
+        lines.append("| " + " | ".join(cells) + " |")
+    s = report["size"]
+    if "ratio" in s:
+        lines.append(f"\nfile {s['dbnn_bytes'] / 1e6:.2f} MB vs fp32 state dict "
+                     f"{s['fp32_state_dict_bytes'] / 1e6:.2f} MB: {s['ratio']:.1f}x smaller")
+    for k, v in report["targets"].items():
+        lines.append(f"target {k}: {v['value']:.2f} (>= {v['target']}) {'MET' if v['met'] else 'NOT MET'}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
