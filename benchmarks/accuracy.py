@@ -1,0 +1,158 @@
+"""The DIR-Net ablation at the CPU budget: every row with identical settings and seed.
+
+    python benchmarks/accuracy.py run   [--rows fp,dirnet,...] [overrides...]   # train what is missing
+    python benchmarks/accuracy.py table                                        # rebuild JSON/MD/PNG
+
+Each row is ``dirnet train --config configs/cifar10/resnet20_<row>_c30.yaml``
+(resumed when its run directory holds a checkpoint, skipped when finished),
+run one at a time (two runs at once on 2 cores are slower than one after the
+other). ``table`` rebuilds benchmarks/results/ablation_c30.json, the table in
+BENCHMARKS.md and a PNG of test-accuracy curves from whatever has finished or
+progressed, so the study can run across sessions. The ``dirnet`` row uses the
+``fp`` row's final model as its RBD teacher, so ``fp`` runs first.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ROWS = ["fp", "bnn", "xnor", "bireal", "irnet", "reactnet", "imb", "imb+dte", "dirnet"]
+MARK_START, MARK_END = "<!-- ablation:start -->", "<!-- ablation:end -->"
+
+
+def row_config(row: str) -> Path:
+    return ROOT / "configs" / "cifar10" / f"resnet20_{row}_c30.yaml"
+
+
+def row_command(row: str, extra: list[str]) -> list[str]:
+    cfg = row_config(row).relative_to(ROOT)
+    cmd = ["dirnet", "train", "--config", str(cfg), *extra]
+    if row == "dirnet":  # RBD teacher: the fp row's final model, wherever out_dir puts it
+        teacher, _ = run_dir_of("fp", extra)
+        rel = teacher.relative_to(ROOT) if teacher.is_relative_to(ROOT) else teacher
+        cmd.append(f"distill.teacher={rel}")
+    return cmd
+
+
+def run_dir_of(row: str, extra: list[str]) -> Path:
+    sys.path.insert(0, str(ROOT / "src"))
+    from dirnet.train.config import load_config, run_name
+
+    cfg = load_config(row_config(row), extra)
+    return ROOT / cfg["out_dir"] / run_name(cfg), cfg
+
+
+def read_rows(rows: list[str], extra: list[str]) -> list[dict]:
+    from dirnet.train.metrics import read_metrics
+
+    out = []
+    for row in rows:
+        run_dir, cfg = run_dir_of(row, extra)
+        hist = read_metrics(run_dir)
+        if not hist:
+            continue
+        tops = [h["test_top1"] for h in hist if "test_top1" in h]
+        out.append({
+            "name": row,
+            "top1": tops[-1] if tops else None,
+            "best_top1": max(tops) if tops else None,
+            "epochs_done": len(hist),
+            "finished": len(hist) >= cfg["schedule"]["epochs"],
+            "epoch_s": sum(h["epoch_s"] for h in hist) / len(hist),
+            "command": shlex.join(row_command(row, extra)),
+            "run_dir": str(run_dir.relative_to(ROOT)) if run_dir.is_relative_to(ROOT) else str(run_dir),
+            "curve": tops,
+        })
+    return out
+
+
+def write_table(rows: list[dict], results: Path, md: Path, png: Path, epochs: int,
+                dataset: str) -> None:
+    payload = {"dataset": dataset, "arch": "resnet20", "epochs": epochs,
+               "rows": [{k: v for k, v in r.items() if k != "curve"} for r in rows]}
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(payload, indent=2) + "\n")
+    lines = [MARK_START, "",
+             f"ResNet-20, {dataset}, {epochs} epochs, batch 128, SGD 0.1/0.9/1e-4, cosine, seed 0. "
+             "top-1 = final epoch's test accuracy (the figure we report); best = max over "
+             "epochs (for information only, chosen on the test set).", "",
+             "| row | top-1 % | best % | epochs | s/epoch | command |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        done = f"{r['epochs_done']}" + ("" if r["finished"] else f"/{epochs} (running)")
+        lines.append(f"| {r['name']} | {r['top1']:.2f} | {r['best_top1']:.2f} | {done} | "
+                     f"{r['epoch_s']:.0f} | `{r['command']}` |")
+    lines += ["", f"Curves: `{png.relative_to(ROOT) if png.is_relative_to(ROOT) else png}`. "
+              f"Rebuild: `python benchmarks/accuracy.py table`.", "", MARK_END]
+    block = "\n".join(lines)
+    text = md.read_text() if md.exists() else "# Benchmarks\n"
+    if MARK_START in text and MARK_END in text:
+        head, rest = text.split(MARK_START, 1)
+        text = head + block + rest.split(MARK_END, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n## Ablation (CPU budget)\n\n" + block + "\n"
+    md.write_text(text)
+    if rows:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(8, 5))
+        for r in rows:
+            ax.plot(range(1, len(r["curve"]) + 1), r["curve"], label=r["name"],
+                    lw=2.2 if r["name"] in ("dirnet", "fp") else 1.2)
+        ax.set(xlabel="epoch", ylabel="test top-1 (%)", title=f"ResNet-20, {dataset}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, ncol=3)
+        fig.tight_layout()
+        fig.savefig(png, dpi=110)
+        plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("action", choices=["run", "table"])
+    ap.add_argument("--rows", default=",".join(ROWS), help="comma-separated subset of " + ",".join(ROWS))
+    ap.add_argument("--results", default=str(ROOT / "benchmarks/results/ablation_c30.json"))
+    ap.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"))
+    ap.add_argument("--png", default=str(ROOT / "benchmarks/results/ablation_c30.png"))
+    ap.add_argument("--dataset", default="cifar10-jpeg-q75")
+    ap.add_argument("overrides", nargs="*", metavar="key=value",
+                    help="applied to every row (e.g. out_dir=/tmp/abl data.train_subset=256)")
+    a = ap.parse_intermixed_args(argv)
+    rows = [r for r in a.rows.split(",") if r]
+    unknown = sorted(set(rows) - set(ROWS))
+    if unknown:
+        ap.error(f"unknown rows {unknown}; choose from {ROWS}")
+    extra = list(a.overrides)
+    if a.action == "run":
+        for row in rows:
+            run_dir, cfg = run_dir_of(row, extra)
+            ck = run_dir / "checkpoints" / "last.pt"
+            if (run_dir / "summary.json").exists():
+                s = json.loads((run_dir / "summary.json").read_text())
+                if s.get("epochs_done", 0) >= cfg["schedule"]["epochs"]:
+                    print(f"[{row}] finished already: {s['test_top1']:.2f}%", flush=True)
+                    continue
+            cmd = row_command(row, extra) + (["--resume"] if ck.exists() else [])
+            exe = str(Path(sys.executable).parent / "dirnet")
+            print(f"[{row}] {shlex.join(cmd)}", flush=True)
+            subprocess.run([exe, *cmd[1:]], cwd=ROOT, check=True)
+            table_args = ["table", "--rows", ",".join(ROWS), "--results", a.results,
+                          "--markdown", a.markdown, "--png", a.png, "--dataset", a.dataset, *extra]
+            main(table_args)
+        return 0
+    _, cfg = run_dir_of(ROWS[0], extra)
+    write_table(read_rows(rows, extra), Path(a.results), Path(a.markdown), Path(a.png),
+                cfg["schedule"]["epochs"], a.dataset)
+    print(Path(a.results).read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

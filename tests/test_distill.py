@@ -1,0 +1,88 @@
+"""RBD: zero when the student equals the teacher, hooks on the stage outputs, frozen teacher."""
+import copy
+
+import pytest
+import torch
+
+import dirnet
+from dirnet.distill import RBDLoss, kd_loss, representation_loss, stage_names
+
+
+def test_loss_zero_for_identical_student_positive_otherwise():
+    torch.manual_seed(0)
+    teacher = dirnet.models.create("resnet20").eval()
+    student = copy.deepcopy(teacher).eval()
+    rbd = RBDLoss(student, teacher, alpha=1.0, beta=1.0, tau=4.0)
+    x, y = torch.randn(4, 3, 32, 32), torch.randint(0, 10, (4,))
+    _, _, parts = rbd(student, x, y)
+    assert parts["kd"].abs().item() < 1e-6 and parts["rep"].abs().item() < 1e-5
+    bnn = dirnet.binarize(teacher, "dirnet").eval()
+    rbd2 = RBDLoss(bnn, teacher)
+    _, _, parts = rbd2(bnn, x, y)
+    assert parts["kd"].item() > 1e-4 and parts["rep"].item() > 1e-3
+
+
+def test_formulas():
+    zs, zt = torch.randn(3, 5), torch.randn(3, 5)
+    tau = 2.0
+    p_t = torch.softmax(zt / tau, 1)
+    expected = (p_t * (p_t.log() - torch.log_softmax(zs / tau, 1))).sum(1).mean() * tau * tau
+    torch.testing.assert_close(kd_loss(zs, zt, tau), expected)
+    fs, ft = torch.randn(3, 2, 4, 4), torch.randn(3, 2, 4, 4)
+    a = fs.flatten(1) / fs.flatten(1).norm(dim=1, keepdim=True)
+    b = ft.flatten(1) / ft.flatten(1).norm(dim=1, keepdim=True)
+    torch.testing.assert_close(representation_loss(fs, ft), (a - b).norm(dim=1).mean())
+
+
+@pytest.mark.parametrize("arch,kw,expected", [
+    ("resnet20", {}, ["layer1", "layer2", "layer3"]),
+    ("resnet18", {"cifar": True}, ["layer1", "layer2", "layer3", "layer4"]),
+])
+def test_hooks_on_resnet_stages(arch, kw, expected):
+    bnn = dirnet.binarize(dirnet.models.create(arch, **kw), "dirnet")
+    assert stage_names(bnn) == expected
+
+
+@pytest.mark.parametrize("arch,kw", [("vgg_small", {}), ("mobilenet_v2", {"small_input": True,
+                                                                         "width_mult": 0.25})])
+def test_hooks_land_on_intended_modules(arch, kw):
+    fp = dirnet.models.create(arch, **kw)
+    bnn = dirnet.binarize(fp, "dirnet")
+    names = stage_names(bnn)
+    assert names and names == list(fp.stage_names)
+    modules = dict(bnn.named_modules())
+    rbd = RBDLoss(bnn, fp)
+    x = torch.randn(2, 3, 32, 32)
+    rbd(bnn, x, torch.tensor([0, 1]))
+    for n in names:
+        assert n in modules
+        fs, ft = rbd.s_hooks.features[n], rbd.t_hooks.features[n]
+        assert fs.shape == ft.shape and fs.dim() == 4
+    # each stage ends at a different resolution or channel count
+    shapes = [tuple(rbd.s_hooks.features[n].shape[1:]) for n in names]
+    assert len(set(shapes)) == len(shapes)
+
+
+def test_generic_fallback_for_models_without_stage_names():
+    from torch import nn
+
+    flat = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.Hardtanh(),
+                         nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.Hardtanh(),
+                         nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16),
+                         nn.Hardtanh(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 64, 10))
+    assert stage_names(dirnet.binarize(flat)) == ["5", "9"]
+
+
+def test_no_gradient_reaches_the_teacher_and_it_stays_in_eval():
+    teacher = dirnet.models.create("resnet20")
+    student = dirnet.binarize(teacher, "dirnet")
+    rbd = RBDLoss(student, teacher).train()
+    assert not teacher.training
+    bn = teacher.bn1 if hasattr(teacher, "bn1") else next(m for m in teacher.modules()
+                                                          if isinstance(m, torch.nn.BatchNorm2d))
+    before = bn.running_mean.clone()
+    loss, _, _ = rbd(student.train(), torch.randn(4, 3, 32, 32), torch.randint(0, 10, (4,)))
+    loss.backward()
+    assert all(p.grad is None and not p.requires_grad for p in teacher.parameters())
+    assert torch.equal(bn.running_mean, before)
+    assert any(p.grad is not None for p in student.parameters())
