@@ -295,6 +295,7 @@ PYBIND11_MODULE(_kernels, m) {
              return t;
            },
            py::arg("x"), py::arg("reps") = 10, "Median seconds per op (first entry: input layout).")
+      .def("set_max_bytes", &Plan::set_max_bytes, py::arg("bytes"))
       .def("op_names", &Plan::op_names)
       .def_property_readonly("path", &Plan::path)
       .def_property_readonly("threads", &Plan::threads)

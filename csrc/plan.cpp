@@ -520,6 +520,12 @@ void Plan::resolve(int N, int C, int H, int W) {
     }
     T.slot = best;
   }
+  size_t total = 0;
+  for (const Slot& s : slots) total += s.bytes;
+  if (total > max_bytes_)
+    throw std::invalid_argument("this input shape needs " + std::to_string(total >> 20) +
+                                " MiB of activation buffers, more than the limit of " +
+                                std::to_string(max_bytes_ >> 20) + " MiB");
   slots_.clear();
   slots_.resize(slots.size());
   for (size_t s = 0; s < slots.size(); ++s) slots_[s].assign(slots[s].bytes, 0);

@@ -100,6 +100,9 @@ class Plan {
   std::string path() const { return K_->name; }
   int threads() const { return pool_.size(); }
   std::string describe() const;
+  // Upper bound on the activation buffers one input shape may need (a hostile
+  // graph must fail with an error, not exhaust memory). Default 8 GiB.
+  void set_max_bytes(size_t b) { max_bytes_ = b; rN_ = -1; }
 
  private:
   void check_tensor(int t, const char* what, const std::string& op) const;
@@ -118,6 +121,7 @@ class Plan {
   int input_ = -1, output_ = -1, in_channels_ = 0;
   int rN_ = -1, rC_ = -1, rH_ = -1, rW_ = -1;  // resolved input shape
   const float* x_ = nullptr;
+  size_t max_bytes_ = size_t(8) << 30;
 };
 
 }  // namespace dirnet

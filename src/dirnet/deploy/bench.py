@@ -229,32 +229,48 @@ def _fmt_row(row: dict) -> str:
 
 
 def _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np, BinaryConv2d) -> list[dict]:
+    """Per native op (batch 1), interleaved round by round with PyTorch's fp32 conv of the same shape."""
     rows: list[dict] = []
     x1 = torch.randn(1, *size)
     shapes = _conv_inputs(fp, x1) if fp is not None else {}
     fp_modules = dict(fp.named_modules()) if fp is not None else {}
     binary = {n for n, m in bnn.named_modules() if isinstance(m, BinaryConv2d)} if bnn is not None else set()
+    xn = x1.numpy()
     for threads in args.threads:
         torch.set_num_threads(threads)
-        prof = {p: runtime.load(model_path, threads=threads, kernel=p).profile(x1.numpy(), args.reps)
-                for p in paths}
-        names = [n for n, _ in prof[paths[0]]]
-        for i, label in enumerate(names):
+        rts = {p: runtime.load(model_path, threads=threads, kernel=p) for p in paths}
+        names = [n for n, _ in rts[paths[0]].profile(xn, 1)]
+        convs = {}
+        for label in names:
             conv_name = label.split("+")[0]
-            row: dict[str, Any] = {"threads": threads, "op": label,
-                                   "native_ms": {p: prof[p][i][1] * 1e3 for p in paths}}
             if conv_name in shapes:
-                m = fp_modules[conv_name]
-                xin = torch.randn(shapes[conv_name])
-
-                def run(m=m, xin=xin):
-                    with torch.no_grad():
-                        m(xin)
-                t = statistics.median(_timed(run, args.warmup, args.reps, args.budget))
+                convs[label] = (fp_modules[conv_name], torch.randn(shapes[conv_name]), conv_name)
+        for _ in range(args.warmup):
+            for rt in rts.values():
+                rt.profile(xn, 1)
+        native: dict[str, list[list[float]]] = {p: [] for p in paths}
+        torch_t: dict[str, list[float]] = {label: [] for label in convs}
+        t_end = time.perf_counter() + 2 * args.budget
+        for r in range(args.reps):
+            for p, rt in rts.items():
+                native[p].append([t for _, t in rt.profile(xn, 1)])
+            with torch.no_grad():
+                for label, (m, xin, _) in convs.items():
+                    t0 = time.perf_counter()
+                    m(xin)
+                    torch_t[label].append(time.perf_counter() - t0)
+            if r >= 2 and time.perf_counter() > t_end:
+                break
+        for i, label in enumerate(names):
+            med = {p: statistics.median(run[i] for run in native[p]) for p in paths}
+            row: dict[str, Any] = {"threads": threads, "op": label, "native_ms": {p: v * 1e3 for p, v in med.items()}}
+            if label in convs:
+                m, _, conv_name = convs[label]
+                t = statistics.median(torch_t[label])
                 row["torch_conv_fp32_ms"] = t * 1e3
                 row["binary"] = conv_name in binary
                 row["kernel"] = list(m.kernel_size)
-                row["speedup_vs_torch_conv"] = {p: t / prof[p][i][1] for p in paths}
+                row["speedup_vs_torch_conv"] = {p: t / med[p] for p in paths}
             rows.append(row)
     return rows
 

@@ -394,7 +394,7 @@ def build(header: dict, tensors: dict[str, np.ndarray], threads: int, path: str)
                 else:
                     stride, pads, dil, zero_pad = [1, 1], [0, 0, 0, 0], [1, 1], False
                 T = sgn = None
-                if out_f < 0 and res < 0 and out_b >= 0:
+                if out_f < 0 and res < 0 and out_b >= 0 and (2 * kbits + 1) * w.shape[0] <= 50_000_000:
                     # dots (zero-padding corrected too) lie in [-K, K]
                     r = integer_thresholds(A32, B32, kbits, g.act, g.lo, g.hi, thr_next, g.slope)
                     if r is not None:

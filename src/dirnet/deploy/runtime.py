@@ -105,18 +105,28 @@ class DeployedModel:
         return list(zip(self._plan.op_names(), times))
 
 
-def load(path: str | os.PathLike, threads: int | None = None, kernel: str | None = None) -> DeployedModel:
+def load(
+    path: str | os.PathLike,
+    threads: int | None = None,
+    kernel: str | None = None,
+    max_memory: int | None = None,
+) -> DeployedModel:
     """Load a .dbnn file and build its native plan once.
 
     ``threads``: worker threads (None: every CPU this process may use).
     ``kernel``: force a kernel path ("avx512", "avx2", "portable"); default:
     the best this CPU supports, or the DIRNET_KERNEL environment variable.
+    ``max_memory``: bytes of activation buffers one input shape may use
+    (default 8 GiB); larger inputs raise ValueError instead of exhausting memory.
     """
     if threads is not None:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
     if kernel is not None and kernel not in ("avx512", "avx2", "portable"):
         raise ValueError(f"kernel must be 'avx512', 'avx2' or 'portable', got {kernel!r}")
+    if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, int)
+                                   or max_memory < 1):
+        raise ValueError(f"max_memory must be a positive number of bytes, got {max_memory!r}")
     path = os.fspath(path)
     header, tensors = fileformat.read(path)
     try:
@@ -125,4 +135,6 @@ def load(path: str | os.PathLike, threads: int | None = None, kernel: str | None
         raise
     except (ValueError, TypeError, OverflowError) as exc:  # rejected by the native plan builder
         raise fileformat.FormatError(f"{path}: invalid graph: {exc}") from None
+    if max_memory is not None:
+        plan.set_max_bytes(int(max_memory))
     return DeployedModel(path, header, plan, out_rank, ops)
