@@ -24,6 +24,21 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest tests
 
+# Kernel tests under AddressSanitizer + UBSan: a separate build of the
+# extension (build/sanitize), loaded through DIRNET_KERNELS_LIB; the Python
+# host is not instrumented, so libasan/libubsan are preloaded.
+SAN_DIR := build/sanitize
+sanitize: $(STAMP)
+	$(PY) -c "import pybind11" 2>/dev/null || $(PIP) install -q pybind11
+	cmake -S . -B $(SAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIRNET_SANITIZE=ON \
+	  -DPython_EXECUTABLE=$(abspath $(PY)) -Dpybind11_DIR=$$($(PY) -c "import pybind11; print(pybind11.get_cmake_dir())")
+	cmake --build $(SAN_DIR)
+	DIRNET_KERNELS_LIB=$$(ls $(abspath $(SAN_DIR))/csrc/_kernels*.so) \
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:check_initialization_order=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	$(PY) -m pytest tests/test_kernels.py tests/test_kernels_plan.py -q -p no:cacheprovider
+
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
 
