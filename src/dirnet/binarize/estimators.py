@@ -116,16 +116,17 @@ class EDE(GradientEstimator):
         return th.mul_(th).neg_().add_(1.0).mul_(k * t)
 
     def backward_grad(self, x: Tensor, grad: Tensor, inv_scale: Tensor | None = None) -> Tensor:
-        # grad * k t' (1 - tanh(t' x)^2) with t' = t / sigma: tanh_backward fuses the
-        # (1 - y^2) * grad part into one pass.
+        # grad * k t' (1 - tanh(t' x)^2), t' = t / sigma, written with the identity
+        # 1 - tanh(u)^2 = 4 s (1 - s), s = sigmoid(2u): sigmoid_backward fuses
+        # grad * s * (1 - s) into one pass, and sigmoid is several times faster
+        # than tanh on CPU.
         t, k = float(self.t), float(self.k)
         if inv_scale is None:
-            y = torch.tanh(x * t)
-            g = torch.ops.aten.tanh_backward(grad, y)
-            return g if k * t == 1.0 else g.mul_(k * t)
+            s = torch.sigmoid_(x * (2.0 * t))
+            return torch.ops.aten.sigmoid_backward(grad, s).mul_(4.0 * k * t)
         b = inv_scale * t
-        y = (x * b).tanh_()
-        return torch.ops.aten.tanh_backward(grad, y).mul_(b * k)
+        s = torch.sigmoid_(x * (2.0 * b))
+        return torch.ops.aten.sigmoid_backward(grad, s).mul_(b * (4.0 * k))
 
     def extra_repr(self) -> str:
         return (f"t_min={self.t_min:g}, t_max={self.t_max:g}, granularity={self.granularity}, "

@@ -54,8 +54,13 @@ class ActivationQuantizer(nn.Module):
             with torch.no_grad():
                 # The spread of 32 samples is as good an estimate as that of the
                 # whole batch, at a fraction of the cost (this runs every step).
-                sample = x.detach()[:: max(1, x.shape[0] // 32)]
-                sigma = sample.float().std(dim=dims).clamp_min_(1e-3)
+                # Unbiased std from two sums: much faster than torch.std here.
+                sample = x.detach()[:: max(1, x.shape[0] // 32)].float()
+                n = sample.numel() // sample.shape[self.channel_dim]
+                s1 = sample.sum(dim=dims)
+                s2 = sample.square().sum(dim=dims)
+                var = (s2 - s1 * s1 / n) / max(n - 1, 1)
+                sigma = var.clamp_min_(1e-6).sqrt_()
                 self.running_sigma.lerp_(sigma.to(self.running_sigma.dtype), self.sigma_momentum)
         else:
             sigma = self.running_sigma.clamp_min(1e-3)
