@@ -167,3 +167,32 @@ def test_ddp_gloo_matches_single_process(tmp_path):
     b = load(tmp_path / "ddp" / name)["model"]
     for k in a:
         torch.testing.assert_close(a[k], b[k], atol=2e-5, rtol=1e-4, msg=k)
+
+
+def test_interrupt_mid_epoch_leaves_exactly_resumable_checkpoint(tmp_path, monkeypatch):
+    import dirnet
+
+    ref = tiny_cfg(tmp_path / "ref")
+    train(ref)
+    real = dirnet.set_progress
+    calls = {"n": 0}
+
+    def interrupt_at_step_4(model, p, epochs=None):
+        calls["n"] += 1
+        if calls["n"] == 5:  # epoch 0 has 3 steps: this is step 1 of epoch 1
+            raise KeyboardInterrupt
+        return real(model, p, epochs)
+
+    cfg = tiny_cfg(tmp_path / "cut")
+    monkeypatch.setattr(dirnet, "set_progress", interrupt_at_step_4)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg)
+    monkeypatch.setattr(dirnet, "set_progress", real)
+    run = tmp_path / "cut" / "resnet20_dirnet_fashion_mnist_demo"
+    ck = load(run)
+    assert (ck["epoch"], ck["step"]) == (1, 1)
+    train(cfg, resume=True)
+    a = load(tmp_path / "ref" / "resnet20_dirnet_fashion_mnist_demo")["model"]
+    b = load(run)["model"]
+    for k in a:
+        assert torch.equal(a[k], b[k]), k

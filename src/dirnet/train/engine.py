@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,29 @@ from dirnet.train.metrics import MetricsLog, read_metrics
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
+
+
+@contextlib.contextmanager
+def _interruptible():
+    """SIGINT and SIGTERM raise KeyboardInterrupt while training.
+
+    A job started in the background (nohup ... &) inherits an ignored SIGINT,
+    and schedulers stop jobs with SIGTERM: both should leave a resumable
+    checkpoint, not a lost epoch.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -183,6 +208,8 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
     from tqdm.auto import tqdm
 
     epoch, step, record = start_epoch, start_step, None
+    guard = _interruptible()
+    guard.__enter__()
     try:
         for epoch in range(start_epoch, epochs):
             if max_epochs is not None and epoch - start_epoch >= max_epochs:
@@ -263,6 +290,7 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
                   f"(epoch {epoch + 1}, step {step}); continue with --resume", flush=True)
         raise
     finally:
+        guard.__exit__(None, None, None)
         if log is not None:
             log.close()
         shutdown()
