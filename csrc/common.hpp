@@ -13,11 +13,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#ifndef DIRNET_BTILE
+#define DIRNET_BTILE 6
+#endif
+
 namespace dirnet {
 
 constexpr int kBlk = 32;    // output channels per binary-conv block (weights [OCB][K][32])
 constexpr int kFBlk = 64;   // output channels per fp32-conv block (weights [OCB][K][64])
-constexpr int kTile = 6;    // output pixels per register tile
+constexpr int kTile = 6;    // output pixels per register tile (fp32 conv)
+constexpr int kBTile = DIRNET_BTILE;  // output pixels per register tile (binary conv)
 
 enum Act : int32_t { ACT_NONE = 0, ACT_HARDTANH = 1, ACT_RELU = 2, ACT_PRELU = 3 };
 enum EpKind : int32_t { EP_INT = 0, EP_FLOAT = 1, EP_THRESH = 2 };
@@ -97,7 +102,7 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // Work items of a conv: pixel tiles x output-channel blocks (block-major, so a
 // thread's consecutive items reuse one block of weights from L1).
 inline int64_t bconv_items(const BConvParams& p) {
-  return ceil_div(int64_t(p.in.N) * p.OH * p.OW, kTile) * p.OCB;
+  return ceil_div(int64_t(p.in.N) * p.OH * p.OW, kBTile) * p.OCB;
 }
 inline int64_t conv_items(const ConvParams& p) {
   return ceil_div(int64_t(p.in.N) * p.OH * p.OW, kTile) * p.OCB;

@@ -52,6 +52,8 @@ static inline void bconv_tile(const uint64_t* const* base, const int64_t* tap_of
 static inline void bconv_tile_m(int m, const uint64_t* const* base, const int64_t* tap_off, int ntaps,
                                 int Cw, const uint64_t* wb, int32_t* dots, int32_t Kbits) {
   switch (m) {
+    case 8: bconv_tile<8>(base, tap_off, ntaps, Cw, wb, dots, Kbits); break;
+    case 7: bconv_tile<7>(base, tap_off, ntaps, Cw, wb, dots, Kbits); break;
     case 6: bconv_tile<6>(base, tap_off, ntaps, Cw, wb, dots, Kbits); break;
     case 5: bconv_tile<5>(base, tap_off, ntaps, Cw, wb, dots, Kbits); break;
     case 4: bconv_tile<4>(base, tap_off, ntaps, Cw, wb, dots, Kbits); break;

@@ -106,16 +106,16 @@ static inline void decode_tile(int64_t p0, int m, int32_t OH, int32_t OW, int32_
 
 static void bconv_range(const BConvParams& p, int64_t begin, int64_t end) {
   const int64_t P = int64_t(p.in.N) * p.OH * p.OW;
-  const int64_t ntiles = ceil_div(P, kTile);
+  const int64_t ntiles = ceil_div(P, kBTile);
   const int64_t kw = int64_t(p.ntaps) * p.rlen;
   const int ocp = p.OCB * kBlk;
-  alignas(64) int32_t dots[kTile * kBlk];
-  const uint64_t* base[kTile];
-  int32_t pn[kTile], py[kTile], px[kTile];
+  alignas(64) int32_t dots[kBTile * kBlk];
+  const uint64_t* base[kBTile];
+  int32_t pn[kBTile], py[kBTile], px[kBTile];
   for (int64_t it = begin; it < end; ++it) {
     const int64_t ocb = it / ntiles, tile = it % ntiles;
-    const int64_t p0 = tile * kTile;
-    const int m = int(imin64(kTile, P - p0));
+    const int64_t p0 = tile * kBTile;
+    const int m = int(imin64(kBTile, P - p0));
     decode_tile(p0, m, p.OH, p.OW, pn, py, px);
     for (int j = 0; j < m; ++j)
       base[j] = p.in.data + pn[j] * p.in.ns + int64_t(py[j] * p.sh - p.pt) * p.in.rs +

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "dispatch.hpp"
+#include "rowops.hpp"
 
 namespace dirnet {
 
@@ -54,31 +55,6 @@ template <typename F>
 void parallel(ThreadPool& pool, int64_t n, int64_t grain, const F& f) {
   Call<F> c{&f};
   pool.run(n, &Call<F>::fn, &c, grain);
-}
-
-inline float act_apply(float z, int act, float lo, float hi, float slope) {
-  switch (act) {
-    case ACT_HARDTANH: {
-      const float t = z < lo ? lo : z;
-      return t > hi ? hi : t;
-    }
-    case ACT_RELU: return z > 0.f ? z : 0.f;
-    case ACT_PRELU: return z >= 0.f ? z : z * slope;
-    default: return z;
-  }
-}
-
-// Channel-wise max of `cnt` pixels (a pooling window). Cloned per ISA: this
-// loop is memory-bound and vectorises well; results do not depend on the ISA.
-#if defined(DIRNET_X86) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-void max_pixels(float* __restrict po, const float* const* src, int cnt, int C) {
-  for (int c = 0; c < C; ++c) po[c] = -std::numeric_limits<float>::infinity();
-  for (int i = 0; i < cnt; ++i) {
-    const float* __restrict pa = src[i];
-    for (int c = 0; c < C; ++c) po[c] = pa[c] > po[c] ? pa[c] : po[c];
-  }
 }
 
 // Offsets of the runs of consecutive elements a conv window reads: whole
@@ -664,51 +640,33 @@ void Plan::run_op(Op& op) {
       const float* B = op.ep.B.empty() ? nullptr : op.ep.B.data();
       const float* sl = op.ep.slope.empty() ? nullptr : op.ep.slope.data();
       const bool sl1 = op.ep.slope.size() == 1;
-      const int act = op.ep.act;
-      const float lo = op.ep.lo, hi = op.ep.hi;
       parallel(pool_, rows, grain, [&](int64_t rb, int64_t re) {
         for (int64_t r = rb; r < re; ++r) {
           const int64_t n = r / o.H, y = r % o.H;
-          for (int64_t x = 0; x < o.W; ++x) {
-            const float* pa = ad + n * a.ns + y * a.rs + x * a.ps;
-            const float* pb = bd ? bd + n * b->ns + y * b->rs + x * b->ps : nullptr;
-            float* po = od + n * o.ns + y * o.rs + x * o.ps;
-            for (int c = 0; c < o.Cr; ++c) {
-              float z = pa[c];
-              if (A) z = A[c] * z + B[c];
-              if (pb) z = z + pb[c];
-              po[c] = act_apply(z, act, lo, hi, sl ? sl[sl1 ? 0 : c] : 0.f);
-            }
-          }
+          eltwise_row(od + n * o.ns + y * o.rs, ad + n * a.ns + y * a.rs,
+                      bd ? bd + n * b->ns + y * b->rs : nullptr, A, B, o.W, o.Cr, op.ep.act, op.ep.lo,
+                      op.ep.hi, sl, sl1);
         }
       });
       return;
     }
     case OpType::MAXPOOL: {
       parallel(pool_, rows, grain, [&](int64_t rb, int64_t re) {
+        const float* in_rows[64];  // kernel height is at most 64
         for (int64_t r = rb; r < re; ++r) {
           const int64_t n = r / o.H, oy = r % o.H;
-          for (int64_t ox = 0; ox < o.W; ++ox) {
-            float* po = od + n * o.ns + oy * o.rs + ox * o.ps;
-            const float* src[64 * 64];
-            int cnt = 0;
-            for (int ky = 0; ky < op.KH; ++ky) {
-              const int64_t iy = oy * op.sh - op.pt + int64_t(ky) * op.dh;
-              if (iy < 0 || iy >= a.H) continue;
-              for (int kx = 0; kx < op.KW; ++kx) {
-                const int64_t ix = ox * op.sw - op.pl + int64_t(kx) * op.dw;
-                if (ix < 0 || ix >= a.W) continue;
-                src[cnt++] = ad + n * a.ns + iy * a.rs + ix * a.ps;
-              }
-            }
-            max_pixels(po, src, cnt, o.Cr);
+          for (int ky = 0; ky < op.KH; ++ky) {
+            const int64_t iy = oy * op.sh - op.pt + int64_t(ky) * op.dh;
+            in_rows[ky] = (iy < 0 || iy >= a.H) ? nullptr : ad + n * a.ns + iy * a.rs;
           }
+          maxpool_row(od + n * o.ns + oy * o.rs, in_rows, op.KH, op.KW, o.W, a.W, op.sw, op.pl, op.dw, o.Cr);
         }
       });
       return;
     }
     case OpType::AVGPOOL: {
       parallel(pool_, rows, grain, [&](int64_t rb, int64_t re) {
+        std::vector<const float*> src(size_t(op.KH) * op.KW);
         for (int64_t r = rb; r < re; ++r) {
           const int64_t n = r / o.H, oy = r % o.H;
           for (int64_t ox = 0; ox < o.W; ++ox) {
@@ -718,17 +676,12 @@ void Plan::run_op(Op& op) {
             const int64_t pool_size = (he - hs) * (we - ws);
             hs = std::max<int64_t>(hs, 0); ws = std::max<int64_t>(ws, 0);
             he = std::min<int64_t>(he, a.H); we = std::min<int64_t>(we, a.W);
-            float* po = od + n * o.ns + oy * o.rs + ox * o.ps;
-            for (int c = 0; c < o.Cr; ++c) po[c] = 0.f;
+            int cnt = 0;
             for (int64_t iy = hs; iy < he; ++iy)
-              for (int64_t ix = ws; ix < we; ++ix) {
-                const float* pa = ad + n * a.ns + iy * a.rs + ix * a.ps;
-                for (int c = 0; c < o.Cr; ++c) po[c] += pa[c];
-              }
+              for (int64_t ix = ws; ix < we; ++ix) src[cnt++] = ad + n * a.ns + iy * a.rs + ix * a.ps;
             int64_t div = op.divisor ? op.divisor : op.count_include_pad ? pool_size : (he - hs) * (we - ws);
             if (div <= 0) div = 1;
-            const float fd = float(div);
-            for (int c = 0; c < o.Cr; ++c) po[c] = po[c] / fd;
+            mean_pixels(od + n * o.ns + oy * o.rs + ox * o.ps, src.data(), cnt, o.Cr, float(div));
           }
         }
       });
@@ -736,20 +689,17 @@ void Plan::run_op(Op& op) {
     }
     case OpType::ADAPTIVE_AVG: {
       parallel(pool_, rows, grain, [&](int64_t rb, int64_t re) {
+        std::vector<const float*> src;
         for (int64_t r = rb; r < re; ++r) {
           const int64_t n = r / o.H, oy = r % o.H;
           const int64_t hs = oy * a.H / o.H, he = ((oy + 1) * a.H + o.H - 1) / o.H;
           for (int64_t ox = 0; ox < o.W; ++ox) {
             const int64_t ws = ox * a.W / o.W, we = ((ox + 1) * a.W + o.W - 1) / o.W;
-            float* po = od + n * o.ns + oy * o.rs + ox * o.ps;
-            for (int c = 0; c < o.Cr; ++c) po[c] = 0.f;
+            src.clear();
             for (int64_t iy = hs; iy < he; ++iy)
-              for (int64_t ix = ws; ix < we; ++ix) {
-                const float* pa = ad + n * a.ns + iy * a.rs + ix * a.ps;
-                for (int c = 0; c < o.Cr; ++c) po[c] += pa[c];
-              }
-            const float fd = float((he - hs) * (we - ws));
-            for (int c = 0; c < o.Cr; ++c) po[c] = po[c] / fd;
+              for (int64_t ix = ws; ix < we; ++ix) src.push_back(ad + n * a.ns + iy * a.rs + ix * a.ps);
+            mean_pixels(od + n * o.ns + oy * o.rs + ox * o.ps, src.data(), int(src.size()), o.Cr,
+                        float((he - hs) * (we - ws)));
           }
         }
       });

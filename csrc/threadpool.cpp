@@ -117,7 +117,12 @@ void ThreadPool::run(int64_t n, RangeFn fn, const void* ctx, int64_t grain) {
   }
   cv_.notify_all();
   work(g);
-  while (done_.load(std::memory_order_acquire) < n) DIRNET_PAUSE();
+  // Wait for chunks other threads still run. Yield after a short spin: on an
+  // oversubscribed machine the thread we wait for may need this very core.
+  for (int spins = 0; done_.load(std::memory_order_acquire) < n; ++spins) {
+    if (spins < 2000) DIRNET_PAUSE();
+    else std::this_thread::yield();
+  }
 }
 
 }  // namespace dirnet
