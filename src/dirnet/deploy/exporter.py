@@ -413,13 +413,16 @@ def export(
     precision: str = "fp16",
     input_size: tuple[int, int, int] | None = None,
     class_names: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` (eval-mode semantics) as a packed .dbnn file; returns the path.
 
     ``precision`` ("fp16" default, or "fp32") is the storage type of the
     full-precision conv/linear weights. ``input_size`` (C, H, W) is stored as
     a hint (and used to trace shapes); by default it is guessed from the first
-    conv. ``class_names`` are stored for ``dirnet eval`` and demos.
+    conv. ``class_names`` are stored for ``dirnet eval`` and demos; ``extra``
+    (JSON-serialisable) adds header entries, e.g. ``{"data": {...}}`` (the
+    training data set that ``dirnet eval model.dbnn`` reads).
     """
     if precision not in ("fp16", "fp32"):
         raise ValueError(f"precision must be 'fp16' or 'fp32', got {precision!r}")
@@ -430,6 +433,15 @@ def export(
             raise ValueError(f"input_size must be (C, H, W) with positive values, got {input_size!r}")
     if class_names is not None:
         class_names = [str(c) for c in class_names]
+    if extra is not None:
+        import json
+
+        if not isinstance(extra, dict):
+            raise TypeError("extra must be a dict of JSON-serialisable header entries")
+        try:
+            json.dumps(extra, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"extra header entries must be JSON-serialisable: {exc}") from None
     was_training = model.training
     model.eval()
     try:
@@ -486,6 +498,10 @@ def export(
         "graph": writer.ops,
         "output": output,
     }
+    for key, value in (extra or {}).items():
+        if key in header:
+            raise ValueError(f"extra header entry {key!r} would overwrite a reserved field")
+        header[key] = value
     path = Path(path)
     fileformat.write(path, header, writer.tensors)
     return path

@@ -1,0 +1,41 @@
+"""``dirnet export CKPT -o model.dbnn``: a trained checkpoint as a packed .dbnn file."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _class_names(cfg: dict) -> list[str] | None:
+    """The data set's class names when its files are at hand (best effort)."""
+    try:
+        from dirnet.data import build
+
+        bundle = build(cfg["data"]["name"], cfg["data"]["root"], val_size=0, seed=cfg.get("seed", 0))
+        names = getattr(bundle.test, "class_names", None)
+        return [str(n) for n in names] if names is not None else None
+    except Exception:
+        return None
+
+
+def export_main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="dirnet export", description="write a bit-packed .dbnn file from a checkpoint")
+    p.add_argument("checkpoint", help="run directory or checkpoint (.pt)")
+    p.add_argument("-o", "--output", required=True, help="output .dbnn path")
+    p.add_argument("--precision", choices=("fp16", "fp32"), default="fp16",
+                   help="storage of the full-precision weights (default fp16; fp32 for exact logits)")
+    p.add_argument("--which", default="last", help="checkpoint in a run directory: last or best")
+    p.add_argument("--no-class-names", action="store_true", help="do not read the data set's class names")
+    a = p.parse_args(argv)
+    from dirnet.deploy.exporter import export
+    from dirnet.train.checkpoint import load, load_model
+
+    model, cfg = load_model(a.checkpoint, a.which)
+    ck = load(a.checkpoint, a.which)
+    size = (int(ck["in_channels"]), int(ck.get("image_size", 32)), int(ck.get("image_size", 32)))
+    data = {"name": cfg["data"]["name"], "root": cfg["data"]["root"], "seed": cfg.get("seed", 0),
+            "val_size": cfg["data"].get("val_size", 0)}
+    names = None if a.no_class_names else _class_names(cfg)
+    out = export(model, a.output, precision=a.precision, input_size=size, class_names=names,
+                 extra={"data": data})
+    print(f"wrote {out} ({Path(out).stat().st_size / 1024:.1f} KiB, {a.precision})")
+    return 0
