@@ -221,4 +221,5 @@ def test_header_contents(tmp_path):
     ops = {op["op"] for op in header["graph"]}
     assert {"input", "conv2d", "bconv2d", "affine", "add", "hardtanh", "shortcut_a", "linear"} <= ops
     assert any(t.dtype == np.uint64 for t in tensors.values())
-    assert tensors["conv1.weight"].dtype == np.float16
+    assert tensors["conv1.weight"].dtype == np.float32  # the stem stays fp32
+    assert tensors["fc.weight"].dtype == np.float16

@@ -11,7 +11,9 @@ What happens to each part:
   epilogue or into integer thresholds.
 * Full-precision Conv2d / Linear weights are stored in ``precision`` (fp16 by
   default, fp32 for exact logits); biases and per-channel vectors stay fp32
-  (they are tiny and rounding them would move many signs).
+  (they are tiny and rounding them would move many signs), and so do the
+  weights of convolutions that read the network input (the stem: a few KB,
+  and its rounding would reach every binary layer's signs).
 
 Unsupported modules or functions raise :class:`ExportError` naming the op.
 """
@@ -86,6 +88,7 @@ class _GraphWriter:
         self.rank: dict[str, int] = {}
         self.names: set[str] = set()
         self.n = 0
+        self.input_value: str | None = None
 
     # -- helpers
     def new_value(self, rank: int) -> str:
@@ -107,9 +110,9 @@ class _GraphWriter:
         self.tensors[name] = np.ascontiguousarray(arr)
         return name
 
-    def fp_weight(self, opname: str, w: torch.Tensor) -> str:
+    def fp_weight(self, opname: str, w: torch.Tensor, keep_fp32: bool = False) -> str:
         a = _np32(w)
-        if self.precision == "fp16":
+        if self.precision == "fp16" and not keep_fp32:
             h = a.astype(np.float16)
             if not np.isfinite(h).all() and np.isfinite(a).all():
                 raise ExportError(f"weights of {opname!r} overflow fp16; export with precision='fp32'")
@@ -230,7 +233,9 @@ class _GraphWriter:
         if m.padding_mode != "zeros":
             raise ExportError(f"Conv2d {name!r}: padding_mode={m.padding_mode!r} is not supported")
         pads = _conv_pads(m)
-        t = {"weight": self.fp_weight(name, m.weight)}
+        # The stem (a conv reading the network input) stays fp32 in an fp16
+        # file: it is tiny, and its rounding would move signs in every layer.
+        t = {"weight": self.fp_weight(name, m.weight, keep_fp32=x == self.input_value)}
         if m.bias is not None:
             t["bias"] = self.tensor(name, "bias", _np32(m.bias))
         return self.emit("conv2d", name, [x], 4, {
@@ -464,6 +469,7 @@ def export(
                     raise ExportError("the model must take exactly one input tensor")
                 input_value = writer.emit("input", "input", [], 4, {"channels": int(size[0])})
                 writer.values[node] = input_value
+                writer.input_value = input_value
             elif node.op == "call_module":
                 writer.values[node] = writer.module(node, modules[node.target])
             elif node.op in ("call_function", "call_method"):

@@ -93,7 +93,8 @@ def _float(attrs: dict, key: str, name: str) -> float:
 class _Tensors:
     def __init__(self, tensors: dict[str, np.ndarray], precision: str):
         self.t = tensors
-        self.fp = np.float16 if precision == "fp16" else np.float32
+        # full-precision weights: fp16 or fp32 (an fp16 file may keep some layers in fp32)
+        self.fp = (np.float16, np.float32)
 
     def get(self, node: dict, key: str, dtype, shape: tuple[int, ...], required: bool = True):
         refs = node.get("tensors", {})
@@ -107,8 +108,10 @@ class _Tensors:
         a = self.t[ref]
         if not isinstance(a, np.ndarray):
             raise _bad(node["name"], f"tensor {ref!r} is not an array")
-        if a.dtype != np.dtype(dtype):
-            raise _bad(node["name"], f"tensor {ref!r} has dtype {a.dtype}, expected {np.dtype(dtype)}")
+        allowed = dtype if isinstance(dtype, tuple) else (dtype,)
+        if a.dtype not in [np.dtype(d) for d in allowed]:
+            want = " or ".join(str(np.dtype(d)) for d in allowed)
+            raise _bad(node["name"], f"tensor {ref!r} has dtype {a.dtype}, expected {want}")
         if tuple(a.shape) != tuple(shape):
             raise _bad(node["name"], f"tensor {ref!r} has shape {tuple(a.shape)}, expected {tuple(shape)}")
         return np.ascontiguousarray(a)
