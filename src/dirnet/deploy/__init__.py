@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["export", "load", "DeployedModel", "ExportError", "FormatError", "FORMAT_VERSION"]
+__all__ = ["FORMAT_VERSION", "DeployedModel", "ExportError", "FormatError", "export", "load"]
 
 
 def __getattr__(name: str) -> Any:

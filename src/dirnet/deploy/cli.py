@@ -13,7 +13,7 @@ def _class_names(cfg: dict) -> list[str] | None:
         bundle = build(cfg["data"]["name"], cfg["data"]["root"], val_size=0, seed=cfg.get("seed", 0))
         names = getattr(bundle.test, "class_names", None)
         return [str(n) for n in names] if names is not None else None
-    except Exception:
+    except Exception:  # noqa: BLE001 - class names are optional metadata
         return None
 
 

@@ -407,7 +407,7 @@ def _shape_prop(gm: fx.GraphModule, input_size: tuple[int, int, int] | None, cha
             with torch.no_grad():
                 ShapeProp(gm).propagate(x)
             return size
-        except Exception as exc:  # try the next size
+        except Exception as exc:  # noqa: BLE001 - any failure means: try the next size
             last = exc
     raise ExportError(f"the model does not run on inputs of size {candidates}: {last}; pass input_size=(C, H, W)")
 
@@ -433,9 +433,8 @@ def export(
         raise ValueError(f"precision must be 'fp16' or 'fp32', got {precision!r}")
     if not isinstance(model, nn.Module):
         raise TypeError(f"export expects an nn.Module, got {type(model).__name__}")
-    if input_size is not None:
-        if len(tuple(input_size)) != 3 or any(int(v) < 1 for v in input_size):
-            raise ValueError(f"input_size must be (C, H, W) with positive values, got {input_size!r}")
+    if input_size is not None and (len(tuple(input_size)) != 3 or any(int(v) < 1 for v in input_size)):
+        raise ValueError(f"input_size must be (C, H, W) with positive values, got {input_size!r}")
     if class_names is not None:
         class_names = [str(c) for c in class_names]
     if extra is not None:

@@ -80,7 +80,7 @@ def read(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]
             tensors = {name: f.get_tensor(name) for name in names}
     except FormatError:
         raise
-    except Exception as exc:  # safetensors raises its own error types (and OSError)
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types (and OSError)
         raise FormatError(f"{path} is not a readable .dbnn file (truncated or corrupted?): {exc}") from None
     try:
         header = json.loads(raw)

@@ -308,7 +308,6 @@ def build(header: dict, tensors: dict[str, np.ndarray], threads: int, path: str)
                 g.out_value = nxt.output
         groups[g.members[-1]] = g
         member.update(g.members[:-1])
-    group_of_value = {g.out_value: g for g in groups.values()}
 
     # 2. who needs float values, who needs packed ones (keyed by threshold)
     def thr_key(t: np.ndarray | None) -> bytes | None:

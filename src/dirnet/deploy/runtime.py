@@ -119,9 +119,8 @@ def load(
     ``max_memory``: bytes of activation buffers one input shape may use
     (default 8 GiB); larger inputs raise ValueError instead of exhausting memory.
     """
-    if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
     if kernel is not None and kernel not in ("avx512", "avx2", "portable"):
         raise ValueError(f"kernel must be 'avx512', 'avx2' or 'portable', got {kernel!r}")
     if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, int)
