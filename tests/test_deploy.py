@@ -223,3 +223,19 @@ def test_header_contents(tmp_path):
     assert any(t.dtype == np.uint64 for t in tensors.values())
     assert tensors["conv1.weight"].dtype == np.float32  # the stem stays fp32
     assert tensors["fc.weight"].dtype == np.float16
+
+
+def test_bench_writes_report(tmp_path):
+    import json
+
+    from dirnet.deploy.bench import main
+
+    out = tmp_path / "r.json"
+    assert main(["--arch", "resnet20", "--batch", "1", "--threads", "1", "--reps", "2", "--warmup", "1",
+                 "--kernels", "portable", "--out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["command"].startswith("dirnet bench --arch resnet20")
+    assert r["cpu"]["model"] and r["cpu"]["flags"] is not None
+    assert r["end_to_end"][0]["speedup"]["portable"] > 0
+    assert any(row.get("binary") for row in r["per_layer"])
+    assert r["size"]["ratio"] > 1 and "size_ratio" in r["targets"]

@@ -77,8 +77,8 @@ def _timed(fn, warmup: int, reps: int, budget: float) -> list[float]:
     return out
 
 
-def _interleaved(fns: dict[str, Any], warmup: int, reps: int, budget: float) -> dict[str, float]:
-    """Median seconds of each callable, measured round-robin."""
+def _interleaved(fns: dict[str, Any], warmup: int, reps: int, budget: float) -> dict[str, dict[str, float]]:
+    """Median and minimum seconds of each callable, measured round-robin."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
@@ -91,7 +91,7 @@ def _interleaved(fns: dict[str, Any], warmup: int, reps: int, budget: float) -> 
             times[k].append(time.perf_counter() - t0)
         if r >= 2 and time.perf_counter() > t_end:
             break
-    return {k: statistics.median(v) for k, v in times.items()}
+    return {k: {"median": statistics.median(v), "min": min(v), "n": len(v)} for k, v in times.items()}
 
 
 def _default_size(arch: str) -> tuple[int, int, int]:
@@ -201,9 +201,12 @@ def main(argv: list[str] | None = None) -> int:
                 fns[f"native_{p}"] = (lambda rt=rt, xn=xn: rt(xn))
             med = _interleaved(fns, args.warmup, args.reps if batch == 1 else max(3, args.reps // 3),
                                args.budget)
-            row = {"batch": batch, "threads": threads, "ms": {k: v * 1e3 for k, v in med.items()}}
+            row = {"batch": batch, "threads": threads, "runs": min(v["n"] for v in med.values()),
+                   "ms": {k: v["median"] * 1e3 for k, v in med.items()},
+                   "min_ms": {k: v["min"] * 1e3 for k, v in med.items()}}
             if fp is not None:
-                row["speedup"] = {p: med["torch_fp32"] / med[f"native_{p}"] for p in paths}
+                row["speedup"] = {p: med["torch_fp32"]["median"] / med[f"native_{p}"]["median"] for p in paths}
+                row["speedup_of_min"] = {p: med["torch_fp32"]["min"] / med[f"native_{p}"]["min"] for p in paths}
             e2e.append(row)
             print(_fmt_row(row), flush=True)
     report["end_to_end"] = e2e
@@ -263,39 +266,54 @@ def _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np, Binar
                 break
         for i, label in enumerate(names):
             med = {p: statistics.median(run[i] for run in native[p]) for p in paths}
-            row: dict[str, Any] = {"threads": threads, "op": label, "native_ms": {p: v * 1e3 for p, v in med.items()}}
+            low = {p: min(run[i] for run in native[p]) for p in paths}
+            row: dict[str, Any] = {"threads": threads, "op": label, "native_ms": {p: v * 1e3 for p, v in med.items()},
+                                   "native_min_ms": {p: v * 1e3 for p, v in low.items()}}
             if label in convs:
                 m, _, conv_name = convs[label]
                 t = statistics.median(torch_t[label])
                 row["torch_conv_fp32_ms"] = t * 1e3
+                row["torch_conv_fp32_min_ms"] = min(torch_t[label]) * 1e3
                 row["binary"] = conv_name in binary
                 row["kernel"] = list(m.kernel_size)
                 row["speedup_vs_torch_conv"] = {p: t / med[p] for p in paths}
+                row["speedup_of_min_vs_torch_conv"] = {p: min(torch_t[label]) / low[p] for p in paths}
             rows.append(row)
     return rows
 
 
+def _oversubscribed(report: dict) -> bool:
+    """True when a second thread made PyTorch slower: the cores are busy with other work."""
+    rows = {r["threads"]: r for r in report["end_to_end"] if r["batch"] == 1 and "torch_fp32" in r["ms"]}
+    return 1 in rows and 2 in rows and rows[2]["ms"]["torch_fp32"] > rows[1]["ms"]["torch_fp32"]
+
+
 def _targets(report: dict) -> dict[str, Any]:
+    """The issue's targets at each thread count (2 threads is the one the issue names)."""
     out: dict[str, Any] = {}
     best = report["kernels_timed"][0]
-    rows = [r for r in report["end_to_end"] if r["batch"] == 1 and "speedup" in r]
-    two = [r for r in rows if r["threads"] == 2] or rows
-    if two:
-        v = two[0]["speedup"][best]
-        out["end_to_end_speedup"] = {"value": v, "target": TARGETS["end_to_end_speedup"],
-                                     "met": v >= TARGETS["end_to_end_speedup"],
-                                     "threads": two[0]["threads"], "kernels": best}
+    for r in report["end_to_end"]:
+        if r["batch"] == 1 and "speedup" in r:
+            v = r["speedup"][best]
+            out[f"end_to_end_speedup_threads{r['threads']}"] = {
+                "value": v, "target": TARGETS["end_to_end_speedup"], "met": v >= TARGETS["end_to_end_speedup"],
+                "kernels": best, "of_min_times": r["speedup_of_min"][best]}
     per = [r for r in report.get("per_layer", []) if r.get("binary") and r.get("kernel") == [3, 3]]
-    per2 = [r for r in per if r["threads"] == 2] or per
-    if per2:
-        worst = min(per2, key=lambda r: r["speedup_vs_torch_conv"][best])
+    for th in sorted({r["threads"] for r in per}):
+        rows = [r for r in per if r["threads"] == th]
+        worst = min(rows, key=lambda r: r["speedup_vs_torch_conv"][best])
         v = worst["speedup_vs_torch_conv"][best]
-        out["binary_3x3_speedup_min"] = {"value": v, "layer": worst["op"], "target": TARGETS["binary_3x3_speedup"],
-                                         "met": v >= TARGETS["binary_3x3_speedup"], "threads": worst["threads"]}
+        out[f"binary_3x3_speedup_min_threads{th}"] = {
+            "value": v, "layer": worst["op"], "target": TARGETS["binary_3x3_speedup"],
+            "met": v >= TARGETS["binary_3x3_speedup"],
+            "of_min_times": min(r["speedup_of_min_vs_torch_conv"][best] for r in rows)}
     if "ratio" in report["size"]:
         v = report["size"]["ratio"]
         out["size_ratio"] = {"value": v, "target": TARGETS["size_ratio"], "met": v >= TARGETS["size_ratio"],
                              "precision": report["precision"]}
+    if _oversubscribed(report):
+        out["warning"] = ("PyTorch got slower with 2 threads than with 1: the machine's cores are busy with "
+                          "other work, so the 2-thread ratios measure contention, not the kernels")
     return out
 
 
@@ -315,7 +333,10 @@ def _summary(report: dict) -> str:
         lines.append(f"\nfile {s['dbnn_bytes'] / 1e6:.2f} MB vs fp32 state dict "
                      f"{s['fp32_state_dict_bytes'] / 1e6:.2f} MB: {s['ratio']:.1f}x smaller")
     for k, v in report["targets"].items():
-        lines.append(f"target {k}: {v['value']:.2f} (>= {v['target']}) {'MET' if v['met'] else 'NOT MET'}")
+        if k == "warning":
+            lines.append(f"WARNING: {v}")
+        else:
+            lines.append(f"target {k}: {v['value']:.2f} (>= {v['target']}) {'MET' if v['met'] else 'NOT MET'}")
     return "\n".join(lines)
 
 
