@@ -21,7 +21,7 @@ namespace dirnet {
 
 constexpr int kBlk = 32;    // output channels per binary-conv block (weights [OCB][K][32])
 constexpr int kFBlk = 64;   // output channels per fp32-conv block (weights [OCB][K][64])
-constexpr int kTile = 6;    // output pixels per register tile (fp32 conv)
+constexpr int kTile = 5;    // output pixels per register tile (fp32 conv)
 constexpr int kBTile = DIRNET_BTILE;  // output pixels per register tile (binary conv)
 
 enum Act : int32_t { ACT_NONE = 0, ACT_HARDTANH = 1, ACT_RELU = 2, ACT_PRELU = 3 };
