@@ -34,7 +34,7 @@ static inline void epilogue_tile(const Epilogue& ep, const V* vals, int m, const
       const V* vs = v + 32 * s;
       if (ep.kind == EP_INT) {
         int32_t* o = ep.out_i.data + n * ep.out_i.ns + y * ep.out_i.rs + x * ep.out_i.ps + oc;
-        for (int c = 0; c < ocn; ++c) o[c] = int32_t(vs[c]);
+        for (int c = 0; c < ocn; ++c) o[c] = int32_t(vs[c]);  // test path only
         continue;
       }
       uint32_t bits = 0;
@@ -70,7 +70,11 @@ static inline void epilogue_tile(const Epilogue& ep, const V* vals, int m, const
         }
         if (ep.out_f.data) {
           float* o = ep.out_f.data + n * ep.out_f.ns + y * ep.out_f.rs + x * ep.out_f.ps + oc;
-          __builtin_memcpy(o, z, sizeof(float) * ocn);
+          if (ocn == 32) {
+            __builtin_memcpy(o, z, sizeof(float) * 32);  // fixed size: inlined vector stores
+          } else {
+            for (int c = 0; c < ocn; ++c) o[c] = z[c];
+          }
         }
         if (ep.out_b.data) bits = mask_nge_f32x32(z, ep.pack_thr ? ep.pack_thr + oc : kZeros32) & valid;
       }
