@@ -96,7 +96,7 @@ def _deploy(model, out: Path, input_size) -> dict[str, Any] | None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="dirnet demo", description=__doc__.splitlines()[0])
     p.add_argument("--out", help="run directory (default ./runs/demo-<time>)")
-    p.add_argument("--epochs", type=int, default=4, help="epochs per model (default 4)")
+    p.add_argument("--epochs", type=int, default=3, help="epochs per model (default 3)")
     p.add_argument("--no-export", action="store_true", help="skip the native export and timing")
     a = p.parse_args(argv)
     if a.epochs < 1:
