@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 
-def _config(method: str, epochs: int, out: Path, teacher: Path | None) -> dict[str, Any]:
+def _config(method: str, epochs: int, out: Path, teacher: Path | None,
+            train_subset: int | None = None) -> dict[str, Any]:
     from dirnet.train import load_config
 
     base = {
@@ -23,7 +24,7 @@ def _config(method: str, epochs: int, out: Path, teacher: Path | None) -> dict[s
         "out_dir": str(out),
         "model": {"arch": "resnet20"},
         "method": method,
-        "data": {"name": "fashion_mnist_demo", "batch_size": 128},
+        "data": {"name": "fashion_mnist_demo", "batch_size": 128, "train_subset": train_subset},
         "optim": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4},
         "schedule": {"name": "cosine", "epochs": epochs},
         "log": {"tensorboard": False},
@@ -98,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="run directory (default ./runs/demo-<time>)")
     p.add_argument("--epochs", type=int, default=3, help="epochs per model (default 3)")
     p.add_argument("--no-export", action="store_true", help="skip the native export and timing")
+    p.add_argument("--train-subset", type=int, default=None,
+                   help="train on the first N images only (a quick check; default: all 10,000)")
     a = p.parse_args(argv)
     if a.epochs < 1:
         raise ValueError("--epochs must be at least 1")
@@ -111,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     print(f"[1/2] full-precision ResNet-20, {a.epochs} epochs on the embedded Fashion-MNIST subset")
-    fp = train(_config("fp", a.epochs, out, None))
+    fp = train(_config("fp", a.epochs, out, None, a.train_subset))
     print(f"[2/2] DIR-Net binary ResNet-20 (IMB + DTE + RBD from the FP model), {a.epochs} epochs")
-    bn = train(_config("dirnet", a.epochs, out, out / "fp"))
+    bn = train(_config("dirnet", a.epochs, out, out / "fp", a.train_subset))
     input_size = (1, 1, 28, 28)
     fp_model, _ = load_model(out / "fp")
     bn_model, _ = load_model(out / "dirnet")
