@@ -149,7 +149,7 @@ py::array_t<int32_t> bconv2d(UArr x, UArr w, int C, std::vector<int> stride, std
   const Kernels* K = pick(path);
   {
     py::gil_scoped_release nogil;
-    ThreadPool pool(threads > 0 ? threads : 1);
+    ThreadPool pool(threads > 0 && threads <= 64 ? threads : 1);
     struct Ctx { const Kernels* K; const BConvParams* p; } ctx{K, &p};
     pool.run(bconv_items(p), [](const void* c, int64_t b0, int64_t e0) {
       const Ctx* cx = static_cast<const Ctx*>(c);

@@ -89,9 +89,13 @@ BView Tensor::bview() const {
   return v;
 }
 
+static int checked_threads(int threads) {
+  if (threads < 0 || threads > 1024) throw std::invalid_argument("threads must be in [1, 1024] (0: all CPUs)");
+  return threads > 0 ? threads : available_cpus();
+}
+
 Plan::Plan(int threads, const std::string& path)
-    : K_(path.empty() ? default_path() : find_path(path)),
-      pool_(threads > 0 ? threads : available_cpus()) {}
+    : K_(path.empty() ? default_path() : find_path(path)), pool_(checked_threads(threads)) {}
 
 int Plan::add_tensor(int kind, int channels) {
   if (kind != 0 && kind != 1) throw std::invalid_argument("tensor kind must be 0 (f32) or 1 (bits)");
@@ -195,6 +199,7 @@ void Plan::add_bconv(const std::string& name, int in, int out_f, int out_b, int 
   check_geom(name, KH, KW, stride, pads, dil);
   if (OC < 1 || C < 1 || OC > kMaxDim || C > kMaxDim) fail(name, "bad channel counts");
   if (Cw != words_for(C)) fail(name, "packed weight has the wrong number of words per tap");
+  if (int64_t(C) * KH * KW >= (int64_t(1) << 30)) fail(name, "binary kernel too large (C * kh * kw >= 2^30)");
   need_defined(tensors_, in, input_, name, TKind::BITS);
   if (res >= 0) need_defined(tensors_, res, input_, name, TKind::F32);
   if (out_f < 0 && out_b < 0) fail(name, "op has no output");
