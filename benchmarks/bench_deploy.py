@@ -3,7 +3,7 @@
     python benchmarks/bench_deploy.py --arch resnet18      # the issue's targets
     python benchmarks/bench_deploy.py --arch resnet20 --batch 1 16
 
-Writes benchmarks/results/deploy_<arch>.json; see benchmarks/DEPLOY.md.
+Writes benchmarks/results/deploy_<arch>.json; see BENCHMARKS.md (deployment section).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Markdown tables from benchmarks/results/deploy_<arch>.json (for benchmarks/DEPLOY.md).
+"""Markdown tables from benchmarks/results/deploy_<arch>.json (for BENCHMARKS.md (deployment section)).
 
     python benchmarks/deploy_report.py benchmarks/results/deploy_resnet18.json
 """

@@ -17,7 +17,7 @@ def test_tiny_ablation_produces_complete_json_and_table(tmp_path):
     over = [f"out_dir={tmp_path / 'runs'}", "data.name=fashion_mnist_demo", "data.root=null",
             "data.train_subset=96", "data.test_subset=48", "data.batch_size=48",
             "schedule.epochs=1", "log.progress=false", "log.tensorboard=false", "threads=1"]
-    cmd = [sys.executable, str(ROOT / "benchmarks/accuracy.py"), "run", "--results", str(res),
+    cmd = [sys.executable, str(ROOT / "benchmarks/accuracy.py"), "run", "--jobs", "2", "--results", str(res),
            "--markdown", str(md), "--png", str(png), "--dataset", "fmnist-tiny", *over]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
@@ -33,4 +33,4 @@ def test_tiny_ablation_produces_complete_json_and_table(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # a second run finds everything finished and trains nothing
     r2 = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert r2.returncode == 0 and r2.stdout.count("finished already") == 9
+    assert r2.returncode == 0 and r2.stdout.count("finished already") == 9, r2.stdout
