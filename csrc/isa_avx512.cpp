@@ -5,6 +5,8 @@
 
 #include <immintrin.h>
 
+#include <type_traits>
+
 namespace dirnet {
 namespace isa_avx512 {
 
@@ -128,9 +130,255 @@ static inline uint32_t mask_lt_i32x32(const int32_t* a, const int32_t* b) {
 
 #include "kernels_impl.hpp"
 
+// ------------------------------------------------------------------------
+// Binary conv with the epilogue applied straight from the accumulators.
+//
+// The generic driver (kernels_impl.hpp) stores int32 dots and runs a scalar-
+// shaped epilogue over them; with 64 input channels (9 words per window) that
+// epilogue costs about a third of the op. Here the popcounts stay in registers:
+// two permutes turn the four 8 x int64 accumulators of a pixel into 2 x 16
+// int32, and BN + residual + activation + float store + sign packing run on
+// 16 channels per instruction, the packed bits coming from compare masks. The
+// epilogue is instantiated per (activation, residual, outputs) combination, so
+// no per-pixel branch remains. Its float operations and their order are those
+// of epilogue_tile, so every path gives bit-identical results.
+
+// dot = K - 2 * popcount for 16 channels from two 8 x int64 popcount registers.
+static inline __m512i dots16(__m512i lo, __m512i hi, __m512i kv) {
+  const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i pop = _mm512_permutex2var_epi32(lo, idx, hi);
+  return _mm512_sub_epi32(kv, _mm512_add_epi32(pop, pop));
+}
+
+// Loop invariants of the fused epilogue for one 32-channel block.
+struct FusedEpi {
+  const Epilogue* ep;
+  int oc0, ocn;          // first channel of the block, valid channels (1..32)
+  __mmask16 m0, m1;      // valid lanes of each half
+  __m512 A0, A1, B0, B1, T0, T1, lo, hi;
+  bool clear_hi;         // block ends in the low half of the last word: zero the high half
+};
+
+static inline FusedEpi make_fused(const Epilogue& ep, int oc0) {
+  FusedEpi f;
+  f.ep = &ep;
+  f.oc0 = oc0;
+  f.ocn = imin(32, ep.OC - oc0);
+  const uint32_t valid = f.ocn == 32 ? 0xffffffffu : ((1u << f.ocn) - 1u);
+  f.m0 = __mmask16(valid & 0xffffu);
+  f.m1 = __mmask16(valid >> 16);
+  f.A0 = _mm512_loadu_ps(ep.A + oc0);  // A, B, thr, slope are padded to the block
+  f.A1 = _mm512_loadu_ps(ep.A + oc0 + 16);
+  f.B0 = _mm512_loadu_ps(ep.B + oc0);
+  f.B1 = _mm512_loadu_ps(ep.B + oc0 + 16);
+  const float* t = ep.pack_thr ? ep.pack_thr + oc0 : kZeros32;
+  f.T0 = _mm512_loadu_ps(t);
+  f.T1 = _mm512_loadu_ps(t + 16);
+  f.lo = _mm512_set1_ps(ep.lo);
+  f.hi = _mm512_set1_ps(ep.hi);
+  f.clear_hi = ((oc0 >> 5) & 1) == 0 && oc0 + 32 >= ep.OC && (oc0 >> 6) < ep.out_b.Cw;
+  return f;
+}
+
+// Compile-time shape of an epilogue.
+template <int ACT, bool RES, bool OUTF, bool OUTB>
+struct EpiCfg {
+  static constexpr int act = ACT;
+  static constexpr bool res = RES, outf = OUTF, outb = OUTB;
+};
+
+// act(A * d + B (+ r)) for 16 channels (the operations of epilogue_tile).
+template <class Cfg>
+static inline __m512 fused_half(const FusedEpi& f, __m512i d, __m512 A, __m512 B, const float* r,
+                                const float* slope, __mmask16 m) {
+  __m512 z = _mm512_add_ps(_mm512_mul_ps(A, _mm512_cvtepi32_ps(d)), B);
+  if (Cfg::res) z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(m, r));
+  if (Cfg::act == ACT_HARDTANH) {
+    // t = z < lo ? lo : z; z = t > hi ? hi : t: VMAXPS/VMINPS return their
+    // second operand when either is NaN, so NaN passes through as there
+    z = _mm512_max_ps(f.lo, z);
+    z = _mm512_min_ps(f.hi, z);
+  } else if (Cfg::act == ACT_RELU) {
+    z = _mm512_max_ps(z, _mm512_setzero_ps());  // z > 0 ? z : 0 (NaN -> 0)
+  } else if (Cfg::act == ACT_PRELU) {
+    const __mmask16 ge = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GE_OQ);
+    z = _mm512_mask_blend_ps(ge, _mm512_mul_ps(z, _mm512_loadu_ps(slope)), z);
+  }
+  return z;
+}
+
+template <class Cfg>
+static inline void fused_pixel(const FusedEpi& f, __m512i d0, __m512i d1, int64_t n, int64_t y, int64_t x) {
+  const Epilogue& ep = *f.ep;
+  const int oc = f.oc0;
+  const float* r = Cfg::res ? ep.res.data + n * ep.res.ns + y * ep.res.rs + x * ep.res.ps + oc : nullptr;
+  const float* sl = Cfg::act == ACT_PRELU ? ep.slope + oc : nullptr;
+  const __m512 z0 = fused_half<Cfg>(f, d0, f.A0, f.B0, r, sl, f.m0);
+  const bool two = f.ocn > 16;
+  __m512 z1 = z0;
+  if (two) z1 = fused_half<Cfg>(f, d1, f.A1, f.B1, Cfg::res ? r + 16 : nullptr, sl ? sl + 16 : nullptr, f.m1);
+  if (Cfg::outf) {
+    float* o = ep.out_f.data + n * ep.out_f.ns + y * ep.out_f.rs + x * ep.out_f.ps + oc;
+    _mm512_mask_storeu_ps(o, f.m0, z0);
+    if (two) _mm512_mask_storeu_ps(o + 16, f.m1, z1);
+  }
+  if (Cfg::outb) {
+    // bit = !(z >= thr), so NaN packs as -1 (mask_nge_f32x32)
+    const __mmask16 b0 = _mm512_mask_cmp_ps_mask(f.m0, z0, f.T0, _CMP_NGE_UQ);
+    const __mmask16 b1 = two ? _mm512_mask_cmp_ps_mask(f.m1, z1, f.T1, _CMP_NGE_UQ) : __mmask16(0);
+    uint64_t* pix = ep.out_b.data + n * ep.out_b.ns + y * ep.out_b.rs + x * ep.out_b.ps;
+    put_bits32(pix, oc, uint32_t(b0) | (uint32_t(b1) << 16));
+    if (f.clear_hi) put_bits32(pix, oc + 32, 0u);
+  }
+}
+
+// Zero padding: subtract the sum of weight signs of the taps outside the image.
+static inline void zero_pad_fix(const BConvParams& p, int oc0, int py, int px, __m512i& d0, __m512i& d1) {
+  const int iy0 = py * p.sh - p.pt, ix0 = px * p.sw - p.pl;
+  if (iy0 >= 0 && iy0 + (p.KH - 1) * p.dh < p.in.H && ix0 >= 0 && ix0 + (p.KW - 1) * p.dw < p.in.W) return;
+  const int ocp = p.OCB * kBlk;
+  for (int ky = 0; ky < p.KH; ++ky) {
+    const int iy = iy0 + ky * p.dh;
+    const bool row_out = iy < 0 || iy >= p.in.H;
+    for (int kx = 0; kx < p.KW; ++kx) {
+      const int ix = ix0 + kx * p.dw;
+      if (!row_out && ix >= 0 && ix < p.in.W) continue;
+      const int32_t* ts = p.tapsum + int64_t(ky * p.KW + kx) * ocp + oc0;
+      d0 = _mm512_sub_epi32(d0, _mm512_loadu_si512(ts));
+      d1 = _mm512_sub_epi32(d1, _mm512_loadu_si512(ts + 16));
+    }
+  }
+}
+
+// One tile: popcounts (bconv_tile's loop, accumulators kept in registers),
+// then the fused epilogue per pixel, or dots + the generic epilogue (Cfg = void).
+template <class Cfg, int M>
+static inline void fused_tile(const BConvParams& p, const uint64_t* const* base, const int32_t* pn,
+                              const int32_t* py, const int32_t* px, int64_t ocb, const FusedEpi& fe) {
+  const int64_t kw = int64_t(p.ntaps) * p.rlen;
+  const uint64_t* wb = p.w + ocb * kw * kBlk;
+  __m512i acc[M][4];
+#pragma GCC unroll 8
+  for (int j = 0; j < M; ++j)
+#pragma GCC unroll 4
+    for (int n = 0; n < 4; ++n) acc[j][n] = _mm512_setzero_si512();
+  for (int t = 0; t < p.ntaps; ++t) {
+    const uint64_t* ptr[M];
+#pragma GCC unroll 8
+    for (int j = 0; j < M; ++j) ptr[j] = base[j] + p.tap_off[t];
+    for (int c = 0; c < p.rlen; ++c) {
+      const __m512i w0 = _mm512_loadu_si512(wb + 0);
+      const __m512i w1 = _mm512_loadu_si512(wb + 8);
+      const __m512i w2 = _mm512_loadu_si512(wb + 16);
+      const __m512i w3 = _mm512_loadu_si512(wb + 24);
+      wb += 32;
+#pragma GCC unroll 8
+      for (int j = 0; j < M; ++j) {
+        const __m512i a = _mm512_set1_epi64(static_cast<long long>(ptr[j][c]));
+        acc[j][0] = _mm512_add_epi64(acc[j][0], _mm512_popcnt_epi64(_mm512_xor_si512(a, w0)));
+        acc[j][1] = _mm512_add_epi64(acc[j][1], _mm512_popcnt_epi64(_mm512_xor_si512(a, w1)));
+        acc[j][2] = _mm512_add_epi64(acc[j][2], _mm512_popcnt_epi64(_mm512_xor_si512(a, w2)));
+        acc[j][3] = _mm512_add_epi64(acc[j][3], _mm512_popcnt_epi64(_mm512_xor_si512(a, w3)));
+      }
+    }
+  }
+  const __m512i kv = _mm512_set1_epi32(p.Kbits);
+  const int oc0 = int(ocb) * kBlk;
+  alignas(64) int32_t dots[M * kBlk];
+#pragma GCC unroll 8
+  for (int j = 0; j < M; ++j) {
+    __m512i d0 = dots16(acc[j][0], acc[j][1], kv);
+    __m512i d1 = dots16(acc[j][2], acc[j][3], kv);
+    if (p.tapsum) zero_pad_fix(p, oc0, py[j], px[j], d0, d1);
+    if constexpr (!std::is_void<Cfg>::value) {
+      fused_pixel<Cfg>(fe, d0, d1, pn[j], py[j], px[j]);
+    } else {
+      _mm512_store_si512(dots + j * kBlk, d0);
+      _mm512_store_si512(dots + j * kBlk + 16, d1);
+    }
+  }
+  if constexpr (std::is_void<Cfg>::value) epilogue_tile<int32_t, kBlk>(p.ep, dots, M, pn, py, px, oc0);
+}
+
+template <class Cfg>
+static void bconv_range_cfg(const BConvParams& p, int64_t begin, int64_t end) {
+  const int64_t P = int64_t(p.in.N) * p.OH * p.OW;
+  const int64_t ntiles = ceil_div(P, kBTile);
+  FusedEpi fe;
+  int64_t fe_ocb = -1;
+  const uint64_t* base[kBTile];
+  int32_t pn[kBTile], py[kBTile], px[kBTile];
+  // Block and first pixel of the current tile, advanced without divisions.
+  int64_t ocb = begin / ntiles, tile = begin % ntiles;
+  int32_t n0, y0, x0;
+  {
+    const int64_t hw = int64_t(p.OH) * p.OW, q = tile * kBTile;
+    n0 = int32_t(q / hw);
+    y0 = int32_t((q % hw) / p.OW);
+    x0 = int32_t((q % hw) % p.OW);
+  }
+  for (int64_t it = begin; it < end; ++it) {
+    const int64_t cur = ocb;
+    if (!std::is_void<Cfg>::value && cur != fe_ocb) {
+      fe = make_fused(p.ep, int(cur) * kBlk);
+      fe_ocb = cur;
+    }
+    const int m = int(imin64(kBTile, P - tile * kBTile));
+    int32_t n = n0, y = y0, x = x0;
+    for (int j = 0; j < m; ++j) {
+      pn[j] = n; py[j] = y; px[j] = x;
+      base[j] = p.in.data + n * p.in.ns + int64_t(y * p.sh - p.pt) * p.in.rs + int64_t(x * p.sw - p.pl) * p.in.ps;
+      if (++x == p.OW) {
+        x = 0;
+        if (++y == p.OH) { y = 0; ++n; }
+      }
+    }
+    if (++tile == ntiles) {
+      tile = 0;
+      ++ocb;
+      n0 = y0 = x0 = 0;
+    } else {
+      n0 = n; y0 = y; x0 = x;
+    }
+    switch (m) {
+      case 6: fused_tile<Cfg, 6>(p, base, pn, py, px, cur, fe); break;
+      case 5: fused_tile<Cfg, 5>(p, base, pn, py, px, cur, fe); break;
+      case 4: fused_tile<Cfg, 4>(p, base, pn, py, px, cur, fe); break;
+      case 3: fused_tile<Cfg, 3>(p, base, pn, py, px, cur, fe); break;
+      case 2: fused_tile<Cfg, 2>(p, base, pn, py, px, cur, fe); break;
+      default: fused_tile<Cfg, 1>(p, base, pn, py, px, cur, fe); break;
+    }
+  }
+}
+
+template <int ACT>
+static void bconv_range_act(const BConvParams& p, int64_t b, int64_t e) {
+  const int k = (p.ep.res.data ? 4 : 0) | (p.ep.out_f.data ? 2 : 0) | (p.ep.out_b.data ? 1 : 0);
+  switch (k) {
+    case 0: return bconv_range_cfg<EpiCfg<ACT, false, false, false>>(p, b, e);
+    case 1: return bconv_range_cfg<EpiCfg<ACT, false, false, true>>(p, b, e);
+    case 2: return bconv_range_cfg<EpiCfg<ACT, false, true, false>>(p, b, e);
+    case 3: return bconv_range_cfg<EpiCfg<ACT, false, true, true>>(p, b, e);
+    case 4: return bconv_range_cfg<EpiCfg<ACT, true, false, false>>(p, b, e);
+    case 5: return bconv_range_cfg<EpiCfg<ACT, true, false, true>>(p, b, e);
+    case 6: return bconv_range_cfg<EpiCfg<ACT, true, true, false>>(p, b, e);
+    default: return bconv_range_cfg<EpiCfg<ACT, true, true, true>>(p, b, e);
+  }
+}
+
+static void bconv_range_fused(const BConvParams& p, int64_t begin, int64_t end) {
+  if (p.ep.kind != EP_FLOAT) return bconv_range_cfg<void>(p, begin, end);
+  switch (p.ep.act) {
+    case ACT_HARDTANH: return bconv_range_act<ACT_HARDTANH>(p, begin, end);
+    case ACT_RELU: return bconv_range_act<ACT_RELU>(p, begin, end);
+    case ACT_PRELU: return bconv_range_act<ACT_PRELU>(p, begin, end);
+    default: return bconv_range_act<ACT_NONE>(p, begin, end);
+  }
+}
+
 }  // namespace isa_avx512
 
-const Kernels kAvx512 = {"avx512", isa_avx512::bconv_range, isa_avx512::conv_range,
+const Kernels kAvx512 = {"avx512", isa_avx512::bconv_range_fused, isa_avx512::conv_range,
                          isa_avx512::pack_range};
 
 }  // namespace dirnet
