@@ -19,8 +19,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dirnet  # noqa: E402
-from machine import machine_info  # noqa: E402
+from machine import machine_info
+
+import dirnet
 
 
 def make_step(model, x, y):

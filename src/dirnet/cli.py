@@ -5,7 +5,6 @@ import argparse
 import importlib
 import json
 import sys
-from pathlib import Path
 
 COMMANDS = {
     "train": "train a model from a YAML config (key=value overrides)",

@@ -4,8 +4,9 @@ from __future__ import annotations
 import copy
 import fnmatch
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, Union
+from typing import Union
 
 from torch import nn
 

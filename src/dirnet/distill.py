@@ -10,7 +10,7 @@ code of its own. The teacher is frozen and in eval mode.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F

@@ -92,7 +92,7 @@ class Recipe:
                                self._estimator(self.weight_estimator, for_weights=True))
 
     # -- (de)serialisation --------------------------------------------------
-    def replace(self, **changes: Any) -> "Recipe":
+    def replace(self, **changes: Any) -> Recipe:
         """A copy with some fields changed; unknown field names raise TypeError."""
         known = {f.name for f in fields(self)}
         unknown = sorted(set(changes) - known)
@@ -104,7 +104,7 @@ class Recipe:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Recipe":
+    def from_dict(cls, d: dict[str, Any]) -> Recipe:
         return cls(**d)
 
     def describe(self) -> str:
@@ -157,12 +157,12 @@ def get(name: str) -> Recipe:
         raise TypeError(f"method name must be a string, got {type(name).__name__}") from None
 
 
-def get_recipe(method: "str | Recipe") -> Recipe:
+def get_recipe(method: str | Recipe) -> Recipe:
     """Accept a name or a Recipe."""
     return method if isinstance(method, Recipe) else get(method)
 
 
-def list() -> list[str]:  # noqa: A001 - the public name the docs promise
+def list() -> list[str]:
     """Names of all registered methods, sorted."""
     return sorted(_REGISTRY)
 

@@ -3,4 +3,4 @@ from dirnet.train.checkpoint import load_model
 from dirnet.train.config import ConfigError, load_config
 from dirnet.train.engine import TrainingDiverged, evaluate, train
 
-__all__ = ["train", "evaluate", "load_config", "load_model", "ConfigError", "TrainingDiverged"]
+__all__ = ["ConfigError", "TrainingDiverged", "evaluate", "load_config", "load_model", "train"]

@@ -208,81 +208,80 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
     from tqdm.auto import tqdm
 
     epoch, step, record = start_epoch, start_step, None
-    guard = _interruptible()
-    guard.__enter__()
     try:
-        for epoch in range(start_epoch, epochs):
-            if max_epochs is not None and epoch - start_epoch >= max_epochs:
-                break
-            t0 = time.perf_counter()
-            net.train()
-            if distiller is not None:
-                distiller.train()
-            train_loader.set_epoch(epoch)
-            first = start_step if epoch == start_epoch else 0
-            loss_sum = correct = seen = 0.0
-            bar = tqdm(train_loader.iter_from(first), total=steps, initial=first,
-                       desc=f"epoch {epoch + 1}/{epochs}", leave=False,
-                       disable=not (main and cfg["log"]["progress"]) or None)
-            for step, (x, y) in enumerate(bar, start=first):
-                frac = (epoch + step / steps) / epochs
-                dirnet.set_progress(model, frac, epochs=epochs)
-                lr = lr_at(cfg["schedule"], base_lr, epoch + step / steps)
-                for g in optimizer.param_groups:
-                    g["lr"] = lr
-                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-                with _autocast(device, cfg["amp"]):
-                    if distiller is not None:
-                        loss, logits, _ = distiller(net, x, y)
+        with _interruptible():
+            for epoch in range(start_epoch, epochs):
+                if max_epochs is not None and epoch - start_epoch >= max_epochs:
+                    break
+                t0 = time.perf_counter()
+                net.train()
+                if distiller is not None:
+                    distiller.train()
+                train_loader.set_epoch(epoch)
+                first = start_step if epoch == start_epoch else 0
+                loss_sum = correct = seen = 0.0
+                bar = tqdm(train_loader.iter_from(first), total=steps, initial=first,
+                           desc=f"epoch {epoch + 1}/{epochs}", leave=False,
+                           disable=not (main and cfg["log"]["progress"]) or None)
+                for step, (x, y) in enumerate(bar, start=first):
+                    frac = (epoch + step / steps) / epochs
+                    dirnet.set_progress(model, frac, epochs=epochs)
+                    lr = lr_at(cfg["schedule"], base_lr, epoch + step / steps)
+                    for g in optimizer.param_groups:
+                        g["lr"] = lr
+                    x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                    with _autocast(device, cfg["amp"]):
+                        if distiller is not None:
+                            loss, logits, _ = distiller(net, x, y)
+                        else:
+                            logits = net(x)
+                            loss = F.cross_entropy(logits, y)
+                    if not torch.isfinite(loss):
+                        raise TrainingDiverged(
+                            f"loss became {loss.item()} at epoch {epoch + 1}, step {step}; the last good "
+                            f"checkpoint is {str(last_path)!r} (lower optim.lr or check the data)")
+                    optimizer.zero_grad(set_to_none=True)
+                    if scaler is not None:
+                        scaler.scale(loss).backward()
+                        scaler.step(optimizer)
+                        scaler.update()
                     else:
-                        logits = net(x)
-                        loss = F.cross_entropy(logits, y)
-                if not torch.isfinite(loss):
-                    raise TrainingDiverged(
-                        f"loss became {loss.item()} at epoch {epoch + 1}, step {step}; the last good "
-                        f"checkpoint is {str(last_path)!r} (lower optim.lr or check the data)")
-                optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    optimizer.step()
-                loss_sum += loss.item() * y.numel()
-                correct += (logits.argmax(1) == y).sum().item()
-                seen += y.numel()
-                if main and cfg["log"]["progress"]:
-                    bar.set_postfix(loss=f"{loss_sum / seen:.3f}", lr=f"{lr:.4f}")
-            step = 0
-            seen, loss_sum, correct = all_reduce_sum([seen, loss_sum, correct], device)
-            record = {"epoch": epoch, "train_loss": loss_sum / max(seen, 1),
-                      "train_top1": 100.0 * correct / max(seen, 1), "lr": lr}
-            if test_loader is not None:
-                ev = evaluate(model, test_loader, device, cfg["amp"], dist_reduce=False)
-                record.update(test_loss=ev["loss"], test_top1=ev["top1"], test_top5=ev["top5"])
-            if val_loader is not None:
-                ev = evaluate(model, val_loader, device, cfg["amp"], dist_reduce=False)
-                record.update(val_loss=ev["loss"], val_top1=ev["top1"])
-            if flips is not None:
-                f = flips.update()
-                record["flip_ratio"] = sum(f.values()) / max(len(f), 1)
-                record["flip"] = f
-            record["epoch_s"] = time.perf_counter() - t0
-            if main:
-                log.write(record)
-                ckpt.save_atomic(state(epoch + 1, 0), last_path)
-                if val_loader is not None and record["val_top1"] > best_val:
-                    best_val = record["val_top1"]
-                    ckpt.save_atomic(state(epoch + 1, 0), run_dir / "checkpoints" / "best.pt")
-                msg = (f"epoch {epoch + 1}/{epochs}  loss {record['train_loss']:.4f}  "
-                       f"train {record['train_top1']:.2f}%")
-                if "test_top1" in record:
-                    msg += f"  test {record['test_top1']:.2f}%"
-                if "val_top1" in record:
-                    msg += f"  val {record['val_top1']:.2f}%"
-                print(msg + f"  ({record['epoch_s']:.0f}s)", flush=True)
-            barrier()
+                        loss.backward()
+                        optimizer.step()
+                    loss_sum += loss.item() * y.numel()
+                    correct += (logits.argmax(1) == y).sum().item()
+                    seen += y.numel()
+                    if main and cfg["log"]["progress"]:
+                        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", lr=f"{lr:.4f}")
+                step = 0
+                seen, loss_sum, correct = all_reduce_sum([seen, loss_sum, correct], device)
+                record = {"epoch": epoch, "train_loss": loss_sum / max(seen, 1),
+                          "train_top1": 100.0 * correct / max(seen, 1), "lr": lr}
+                if test_loader is not None:
+                    ev = evaluate(model, test_loader, device, cfg["amp"], dist_reduce=False)
+                    record.update(test_loss=ev["loss"], test_top1=ev["top1"], test_top5=ev["top5"])
+                if val_loader is not None:
+                    ev = evaluate(model, val_loader, device, cfg["amp"], dist_reduce=False)
+                    record.update(val_loss=ev["loss"], val_top1=ev["top1"])
+                if flips is not None:
+                    f = flips.update()
+                    record["flip_ratio"] = sum(f.values()) / max(len(f), 1)
+                    record["flip"] = f
+                record["epoch_s"] = time.perf_counter() - t0
+                if main:
+                    log.write(record)
+                    ckpt.save_atomic(state(epoch + 1, 0), last_path)
+                    if val_loader is not None and record["val_top1"] > best_val:
+                        best_val = record["val_top1"]
+                        ckpt.save_atomic(state(epoch + 1, 0), run_dir / "checkpoints" / "best.pt")
+                    msg = (f"epoch {epoch + 1}/{epochs}  loss {record['train_loss']:.4f}  "
+                           f"train {record['train_top1']:.2f}%")
+                    if "test_top1" in record:
+                        msg += f"  test {record['test_top1']:.2f}%"
+                    if "val_top1" in record:
+                        msg += f"  val {record['val_top1']:.2f}%"
+                    print(msg + f"  ({record['epoch_s']:.0f}s)", flush=True)
+                barrier()
     except KeyboardInterrupt:
         if main:
             ckpt.save_atomic(state(epoch, step), last_path)
@@ -290,7 +289,6 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
                   f"(epoch {epoch + 1}, step {step}); continue with --resume", flush=True)
         raise
     finally:
-        guard.__exit__(None, None, None)
         if log is not None:
             log.close()
         shutdown()
