@@ -144,7 +144,7 @@ static inline uint32_t mask_lt_i32x32(const int32_t* a, const int32_t* b) {
 // of epilogue_tile, so every path gives bit-identical results.
 
 // dot = K - 2 * popcount for 16 channels from two 8 x int64 popcount registers.
-static inline __m512i dots16(__m512i lo, __m512i hi, __m512i kv) {
+__attribute__((always_inline)) static inline __m512i dots16(__m512i lo, __m512i hi, __m512i kv) {
   const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i pop = _mm512_permutex2var_epi32(lo, idx, hi);
   return _mm512_sub_epi32(kv, _mm512_add_epi32(pop, pop));
@@ -189,7 +189,7 @@ struct EpiCfg {
 
 // act(A * d + B (+ r)) for 16 channels (the operations of epilogue_tile).
 template <class Cfg>
-static inline __m512 fused_half(const FusedEpi& f, __m512i d, __m512 A, __m512 B, const float* r,
+__attribute__((always_inline)) static inline __m512 fused_half(const FusedEpi& f, __m512i d, __m512 A, __m512 B, const float* r,
                                 const float* slope, __mmask16 m) {
   __m512 z = _mm512_add_ps(_mm512_mul_ps(A, _mm512_cvtepi32_ps(d)), B);
   if (Cfg::res) z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(m, r));
@@ -208,7 +208,7 @@ static inline __m512 fused_half(const FusedEpi& f, __m512i d, __m512 A, __m512 B
 }
 
 template <class Cfg>
-static inline void fused_pixel(const FusedEpi& f, __m512i d0, __m512i d1, int64_t n, int64_t y, int64_t x) {
+__attribute__((always_inline)) static inline void fused_pixel(const FusedEpi& f, __m512i d0, __m512i d1, int64_t n, int64_t y, int64_t x) {
   const Epilogue& ep = *f.ep;
   const int oc = f.oc0;
   const float* r = Cfg::res ? ep.res.data + n * ep.res.ns + y * ep.res.rs + x * ep.res.ps + oc : nullptr;
@@ -232,22 +232,29 @@ static inline void fused_pixel(const FusedEpi& f, __m512i d0, __m512i d1, int64_
   }
 }
 
-// Zero padding: subtract the sum of weight signs of the taps outside the image.
-static inline void zero_pad_fix(const BConvParams& p, int oc0, int py, int px, __m512i& d0, __m512i& d1) {
+// Zero padding: the sum of the weight signs of the taps that fall outside the
+// image, for 16 channels of a border pixel (the packed border counted +1 there).
+// Out of line and returned by value: border pixels are rare, and the hot path
+// keeps its registers.
+__attribute__((noinline)) static __m512i zero_pad_corr(const BConvParams& p, int oc, int py, int px) {
   const int iy0 = py * p.sh - p.pt, ix0 = px * p.sw - p.pl;
-  if (iy0 >= 0 && iy0 + (p.KH - 1) * p.dh < p.in.H && ix0 >= 0 && ix0 + (p.KW - 1) * p.dw < p.in.W) return;
   const int ocp = p.OCB * kBlk;
+  __m512i c = _mm512_setzero_si512();
   for (int ky = 0; ky < p.KH; ++ky) {
     const int iy = iy0 + ky * p.dh;
     const bool row_out = iy < 0 || iy >= p.in.H;
     for (int kx = 0; kx < p.KW; ++kx) {
       const int ix = ix0 + kx * p.dw;
       if (!row_out && ix >= 0 && ix < p.in.W) continue;
-      const int32_t* ts = p.tapsum + int64_t(ky * p.KW + kx) * ocp + oc0;
-      d0 = _mm512_sub_epi32(d0, _mm512_loadu_si512(ts));
-      d1 = _mm512_sub_epi32(d1, _mm512_loadu_si512(ts + 16));
+      c = _mm512_add_epi32(c, _mm512_loadu_si512(p.tapsum + int64_t(ky * p.KW + kx) * ocp + oc));
     }
   }
+  return c;
+}
+
+static inline bool window_inside(const BConvParams& p, int py, int px) {
+  const int iy0 = py * p.sh - p.pt, ix0 = px * p.sw - p.pl;
+  return iy0 >= 0 && iy0 + (p.KH - 1) * p.dh < p.in.H && ix0 >= 0 && ix0 + (p.KW - 1) * p.dw < p.in.W;
 }
 
 // One tile: popcounts (bconv_tile's loop, accumulators kept in registers),
@@ -289,7 +296,10 @@ static inline void fused_tile(const BConvParams& p, const uint64_t* const* base,
   for (int j = 0; j < M; ++j) {
     __m512i d0 = dots16(acc[j][0], acc[j][1], kv);
     __m512i d1 = dots16(acc[j][2], acc[j][3], kv);
-    if (p.tapsum) zero_pad_fix(p, oc0, py[j], px[j], d0, d1);
+    if (p.tapsum && !window_inside(p, py[j], px[j])) {
+      d0 = _mm512_sub_epi32(d0, zero_pad_corr(p, oc0, py[j], px[j]));
+      d1 = _mm512_sub_epi32(d1, zero_pad_corr(p, oc0 + 16, py[j], px[j]));
+    }
     if constexpr (!std::is_void<Cfg>::value) {
       fused_pixel<Cfg>(fe, d0, d1, pn[j], py[j], px[j]);
     } else {

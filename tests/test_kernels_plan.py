@@ -243,3 +243,64 @@ def test_run_rejects_bad_input():
     with pytest.raises(ValueError, match="4-D"):
         p.run(np.zeros((3, 4, 4), np.float32))
     assert p.run(np.ones((1, 3, 4, 4), np.float32)).shape == (1, 3, 2, 2)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@SETTINGS
+@given(c=st.sampled_from([64, 64, 40, 65, 128]), oc=st.sampled_from([64, 48, 80, 7, 16, 33, 128]),
+       stride=st.sampled_from([1, 1, 2]), act=st.sampled_from([0, 1, 2, 3]), residual=st.booleans(),
+       outs=st.sampled_from(["f", "b", "fb"]), pad_value=st.sampled_from([1.0, 0.0]),
+       h=st.integers(1, 13), w=st.integers(1, 13), seed=st.integers(0, 2**31))
+def test_bconv_fused_epilogue_outputs(path, c, oc, stride, act, residual, outs, pad_value, h, w, seed):
+    """Every output combination of the fused epilogue, bit for bit.
+
+    The AVX-512 path applies BN / residual / activation / sign packing straight
+    from its accumulators, compiled once per combination of residual, float
+    output and packed output; images up to 13 x 13 give tiles that wrap rows,
+    border pixels of zero padding, and blocks of 7, 16, 33 or 48 channels.
+    """
+    residual = residual and c == oc and stride == 1
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((1, h, w, c)).astype(np.float32)
+    wt = np.where(rng.random((oc, c, 3, 3)) < 0.5, -1.0, 1.0).astype(np.float32)
+    A = (rng.standard_normal(oc) * 0.05).astype(np.float32)
+    B = rng.standard_normal(oc).astype(np.float32)
+    slope = rng.random(oc).astype(np.float32)
+    thr = (rng.standard_normal(oc) * 0.3).astype(np.float32)
+    if not residual:
+        A[3::4] = 0.0
+    dots = R.bconv2d_ref(R.signs(x), wt, (stride, stride), (1, 1, 1, 1), (1, 1), pad_value)
+    z = A * dots.astype(np.float32) + B
+    if residual:
+        z = z + x
+    if act == 1:
+        z = np.clip(z, np.float32(-1), np.float32(1))
+    elif act == 2:
+        z = np.maximum(z, np.float32(0))
+    elif act == 3:
+        z = np.where(z >= 0, z, z * slope)
+    # Ties decide the sign (bit = !(z >= thr)): thresholds at the hardtanh bounds
+    # and at 0, and channels with A = 0 whose constant output is the threshold.
+    thr[1::4] = np.float32(1.0 if act == 1 else 0.0)
+    thr[2::4] = np.float32(-1.0 if act == 1 else 0.0)
+    if not residual:  # z of these channels is act(B), the same at every pixel
+        thr[3::4] = z.reshape(-1, oc)[0, 3::4]
+    for check in outs:  # one plan per checked output (a plan has one output)
+        p = K.Plan(1, path)
+        t_in = p.add_tensor(F32, c)
+        p.set_input(t_in, c)
+        t_bits = p.add_tensor(BITS, c)
+        p.add_pack("pack", t_in, t_bits)
+        t_out = p.add_tensor(F32, oc) if "f" in outs else -1
+        t_outb = p.add_tensor(BITS, oc) if "b" in outs else -1
+        p.add_bconv("bconv", t_bits, t_out, t_outb, t_in if residual else -1,
+                    R.pack_signs(wt.transpose(0, 2, 3, 1)), c, [stride, stride], [1, 1, 1, 1], [1, 1],
+                    pad_value == 0.0, A=A, B=B, act=act, lo=-1.0, hi=1.0, slope=slope,
+                    thr=thr if "b" in outs else None)
+        if check == "f":
+            p.set_output(t_out)
+            np.testing.assert_array_equal(p.run(nchw(x)), nchw(z.astype(np.float32)))
+        elif oc > 2:
+            _bits_via_plan(p, t_outb, oc)
+            got_s = _decode_readout(p.run(nchw(x)).transpose(0, 2, 3, 1).astype(np.float64))
+            np.testing.assert_array_equal(got_s, np.where(z >= thr, 1.0, -1.0))
