@@ -9,6 +9,16 @@ round (PyTorch, then each native kernel path), so a machine shared with other
 work slows both sides alike; medians after warm-up. Writes
 ``benchmarks/results/deploy_<arch>.json`` with the CPU model, its flags, the
 threads, the load average and the exact command.
+
+Before every timed native call (and before each PyTorch block) the harness
+sleeps until no other thread of this process runs or waits for a core
+(``_settle``). Why: after a parallel region PyTorch's OpenMP workers keep
+spin-waiting for 5-15 ms (libgomp's default wait policy). A native run started in that
+window shares its second core with the spinner, its pool worker claims no
+work, and a 2-thread run is timed like a 1-thread one. The per-layer harness
+used to profile the first kernel path right after the PyTorch convs, so its
+2-thread per-layer times equalled its 1-thread ones while the path timed
+second scaled. The order of the native paths also rotates each round.
 """
 from __future__ import annotations
 
@@ -21,6 +31,7 @@ import platform
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -77,15 +88,63 @@ def _timed(fn, warmup: int, reps: int, budget: float) -> list[float]:
     return out
 
 
+def _runnable_threads() -> int | None:
+    """Threads of this process other than the caller that are running or waiting for a core (Linux; else None).
+
+    CPU time alone misses a spinning thread the scheduler has preempted (the
+    machine is busy): it burns nothing while it waits, then takes the core.
+    """
+    try:
+        me = str(threading.get_native_id())
+        n = 0
+        for tid in os.listdir("/proc/self/task"):
+            if tid == me:
+                continue
+            try:
+                stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+            except OSError:  # the thread just exited
+                continue
+            if stat.rsplit(")", 1)[1].split()[0] == "R":
+                n += 1
+        return n
+    except OSError:
+        return None
+
+
+def _settle(max_wait: float = 0.1, window: float = 0.001) -> float:
+    """Sleep until no other thread of this process runs or spins (at most ``max_wait`` s); returns the wait.
+
+    Spinning thread-pool workers (PyTorch's OpenMP ones for 5-15 ms after a
+    parallel region, the native pool's for 0.2 ms) would otherwise take the
+    core the next timed run's workers need; see the module docstring.
+    """
+    start = time.perf_counter()
+    while True:
+        c0, w0 = time.process_time(), time.perf_counter()
+        time.sleep(window)
+        w1 = time.perf_counter()
+        idle = time.process_time() - c0 < 0.2 * (w1 - w0) and not _runnable_threads()
+        if idle or w1 - start > max_wait:
+            return w1 - start
+
+
+def _rotated(keys: list[str], r: int) -> list[str]:
+    """``keys`` rotated by ``r``: each kernel path is timed in every position of the round."""
+    r %= max(1, len(keys))
+    return keys[r:] + keys[:r]
+
+
 def _interleaved(fns: dict[str, Any], warmup: int, reps: int, budget: float) -> dict[str, dict[str, float]]:
-    """Median and minimum seconds of each callable, measured round-robin."""
+    """Median and minimum seconds of each callable, measured round-robin (order rotating, settled)."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     times: dict[str, list[float]] = {k: [] for k in fns}
     t_end = time.perf_counter() + budget
     for r in range(reps):
-        for k, fn in fns.items():
+        for k in _rotated(list(fns), r):
+            fn = fns[k]
+            _settle()
             t0 = time.perf_counter()
             fn()
             times[k].append(time.perf_counter() - t0)
@@ -214,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_per_layer:
         report["per_layer"] = _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np,
                                          BinaryConv2d)
+        report["per_layer_sum_ms"] = _layer_sums(report["per_layer"])
     report["cpu"]["load_average_end"] = _load_average()
     report["targets"] = _targets(report)
     out = Path(args.out) if args.out else Path("benchmarks/results") / f"deploy_{report['arch'] or 'model'}.json"
@@ -255,8 +315,10 @@ def _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np, Binar
         torch_t: dict[str, list[float]] = {label: [] for label in convs}
         t_end = time.perf_counter() + 2 * args.budget
         for r in range(args.reps):
-            for p, rt in rts.items():
-                native[p].append([t for _, t in rt.profile(xn, 1)])
+            for p in _rotated(list(paths), r):
+                _settle()
+                native[p].append([t for _, t in rts[p].profile(xn, 1)])
+            _settle()
             with torch.no_grad():
                 for label, (m, xin, _) in convs.items():
                     t0 = time.perf_counter()
@@ -268,7 +330,8 @@ def _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np, Binar
             med = {p: statistics.median(run[i] for run in native[p]) for p in paths}
             low = {p: min(run[i] for run in native[p]) for p in paths}
             row: dict[str, Any] = {"threads": threads, "op": label, "native_ms": {p: v * 1e3 for p, v in med.items()},
-                                   "native_min_ms": {p: v * 1e3 for p, v in low.items()}}
+                                   "native_min_ms": {p: v * 1e3 for p, v in low.items()},
+                                   "pool_threads": {p: rt.threads for p, rt in rts.items()}}
             if label in convs:
                 m, _, conv_name = convs[label]
                 t = statistics.median(torch_t[label])
@@ -280,6 +343,16 @@ def _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np, Binar
                 row["speedup_of_min_vs_torch_conv"] = {p: min(torch_t[label]) / low[p] for p in paths}
             rows.append(row)
     return rows
+
+
+def _layer_sums(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Sum of the per-op medians per thread count and path: a check against the end-to-end batch-1 time."""
+    out: dict[str, dict[str, float]] = {}
+    for row in rows:
+        d = out.setdefault(str(row["threads"]), {})
+        for p, v in row["native_ms"].items():
+            d[p] = d.get(p, 0.0) + v
+    return out
 
 
 def _oversubscribed(report: dict) -> bool:
