@@ -48,11 +48,18 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::work(uint64_t gen) {
   const uint64_t tag = gen & ((uint64_t(1) << (64 - kIdxBits)) - 1);
   const uint64_t mask = (uint64_t(1) << kIdxBits) - 1;
+  // Seqlock-style read of the job description: run() marks the ticket with
+  // the next job's tag (index exhausted) before it rewrites fn/ctx/n/chunk, so
+  // a late worker of an older job that reads the fields while they change sees
+  // a different tag on the second ticket read and leaves without claiming.
+  uint64_t v = ticket_.load(std::memory_order_acquire);
+  if ((v >> kIdxBits) != tag) return;
   const RangeFn fn = fn_.load(std::memory_order_relaxed);
   const void* ctx = ctx_.load(std::memory_order_relaxed);
   const int64_t n = n_.load(std::memory_order_relaxed);
   const int64_t chunk = chunk_.load(std::memory_order_relaxed);
-  uint64_t v = ticket_.load(std::memory_order_acquire);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  v = ticket_.load(std::memory_order_relaxed);
   for (;;) {
     if ((v >> kIdxBits) != tag) return;  // another job by now
     const int64_t b = int64_t(v & mask);
@@ -102,6 +109,13 @@ void ThreadPool::run(int64_t n, RangeFn fn, const void* ctx, int64_t grain) {
   // busy with something else fall behind without stalling the others.
   int64_t chunk = n / (int64_t(T) * 4);
   if (chunk < grain) chunk = grain;
+  {
+    // Invalidate the current ticket before the job fields change (see work()).
+    const uint64_t next_tag = (gen_.load() + 1) & ((uint64_t(1) << (64 - kIdxBits)) - 1);
+    ticket_.store((next_tag << kIdxBits) | ((uint64_t(1) << kIdxBits) - 1),
+                  std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+  }
   n_.store(n, std::memory_order_relaxed);
   chunk_.store(chunk, std::memory_order_relaxed);
   fn_.store(fn, std::memory_order_relaxed);
