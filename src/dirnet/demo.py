@@ -49,12 +49,14 @@ def _plot(runs: dict[str, list[dict[str, Any]]], path: Path) -> Path:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     for label, rows in runs.items():
         ep = [r["epoch"] + 1 for r in rows]
-        a1.plot(ep, [r["train_loss"] for r in rows], marker="o", label=f"{label} train")
+        ce = [r.get("train_ce", r["train_loss"]) for r in rows]  # CE only, also under RBD
+        a1.plot(ep, ce, marker="o", label=f"{label} train")
         a1.plot(ep, [r["test_loss"] for r in rows], marker="x", ls="--", label=f"{label} test")
         a2.plot(ep, [r["test_top1"] for r in rows], marker="o", label=label)
-    a1.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+    a1.set(xlabel="epoch", ylabel="cross-entropy", title="cross-entropy loss")
     a2.set(xlabel="epoch", ylabel="test top-1 (%)", title="Fashion-MNIST subset, ResNet-20")
     for a in (a1, a2):
+        a.xaxis.get_major_locator().set_params(integer=True)
         a.grid(alpha=0.3)
         a.legend(fontsize=8)
     fig.tight_layout()

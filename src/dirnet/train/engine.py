@@ -219,7 +219,7 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
                     distiller.train()
                 train_loader.set_epoch(epoch)
                 first = start_step if epoch == start_epoch else 0
-                loss_sum = correct = seen = 0.0
+                loss_sum = correct = seen = ce_sum = 0.0
                 bar = tqdm(train_loader.iter_from(first), total=steps, initial=first,
                            desc=f"epoch {epoch + 1}/{epochs}", leave=False,
                            disable=not (main and cfg["log"]["progress"]) or None)
@@ -232,7 +232,8 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
                     x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                     with _autocast(device, cfg["amp"]):
                         if distiller is not None:
-                            loss, logits, _ = distiller(net, x, y)
+                            loss, logits, parts = distiller(net, x, y)
+                            ce_sum += parts["ce"].item() * y.numel()
                         else:
                             logits = net(x)
                             loss = F.cross_entropy(logits, y)
@@ -254,9 +255,12 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
                     if main and cfg["log"]["progress"]:
                         bar.set_postfix(loss=f"{loss_sum / seen:.3f}", lr=f"{lr:.4f}")
                 step = 0
-                seen, loss_sum, correct = all_reduce_sum([seen, loss_sum, correct], device)
+                seen, loss_sum, correct, ce_sum = all_reduce_sum(
+                    [seen, loss_sum, correct, ce_sum], device)
                 record = {"epoch": epoch, "train_loss": loss_sum / max(seen, 1),
                           "train_top1": 100.0 * correct / max(seen, 1), "lr": lr}
+                if distiller is not None:  # train_loss then includes the RBD terms
+                    record["train_ce"] = ce_sum / max(seen, 1)
                 if test_loader is not None:
                     ev = evaluate(model, test_loader, device, cfg["amp"], dist_reduce=False)
                     record.update(test_loss=ev["loss"], test_top1=ev["top1"], test_top5=ev["top5"])
