@@ -28,3 +28,17 @@ def positive_float(name: str, value: object) -> float:
     if not float(value) > 0.0:
         raise ValueError(f"{name} must be > 0, got {value}")
     return float(value)
+
+
+def check_mobile_args(num_classes: object, in_channels: object, width_mult: object,
+                      dropout: object, act: str, small_input: object) -> None:
+    """The arguments MobileNet V1/V2 and EfficientNet share, checked once."""
+    from .activation import check_activation
+
+    positive_int("num_classes", num_classes)
+    positive_int("in_channels", in_channels)
+    positive_float("width_mult", width_mult)
+    probability("dropout", dropout)
+    check_activation(act)
+    if not isinstance(small_input, bool):
+        raise TypeError(f"small_input must be a bool, got {small_input!r}")

@@ -37,3 +37,15 @@ def check_activation(name: str) -> str:
 def make_activation(name: str) -> nn.Module:
     """A new activation module called ``name`` (see ``ACTIVATIONS``)."""
     return _FACTORIES[check_activation(name)]()
+
+
+def conv_bn_act(c_in: int, c_out: int, kernel: int, stride: int, act: str) -> nn.Sequential:
+    """Conv (no bias, 'same' padding for odd kernels) -> BatchNorm -> activation.
+
+    The stems and heads of the MobileNets and EfficientNet; module names 0/1/2.
+    """
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False),
+        nn.BatchNorm2d(c_out),
+        make_activation(act),
+    )

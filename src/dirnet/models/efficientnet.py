@@ -23,8 +23,8 @@ import math
 import torch
 from torch import nn
 
-from ._checks import positive_float, positive_int, probability
-from .activation import check_activation, make_activation
+from ._checks import check_mobile_args, positive_float, probability
+from .activation import conv_bn_act, make_activation
 from .drop_path import DropPath
 from .init import init_weights
 from .registry import register
@@ -105,22 +105,12 @@ class EfficientNet(nn.Module):
         drop_path_rate: float = 0.0,
     ) -> None:
         super().__init__()
-        positive_int("num_classes", num_classes)
-        positive_int("in_channels", in_channels)
-        positive_float("width_mult", width_mult)
+        check_mobile_args(num_classes, in_channels, width_mult, dropout, act, small_input)
         positive_float("depth_mult", depth_mult)
-        probability("dropout", dropout)
         probability("drop_path_rate", drop_path_rate)
         probability("se_ratio", se_ratio)
-        check_activation(act)
-        if not isinstance(small_input, bool):
-            raise TypeError(f"small_input must be a bool, got {small_input!r}")
         c_stem = make_divisible(32 * width_mult)
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, c_stem, 3, 1 if small_input else 2, 1, bias=False),
-            nn.BatchNorm2d(c_stem),
-            make_activation(act),
-        )
+        self.stem = conv_bn_act(in_channels, c_stem, 3, 1 if small_input else 2, act)
         plan: list[tuple[int, int, int, int, int]] = []  # (t, k, s, c_in, c_out) per block
         c_in = c_stem
         first_stride2 = True
@@ -143,11 +133,7 @@ class EfficientNet(nn.Module):
             f"features.{i}" for i in range(total) if i + 1 == total or strides[i + 1] > 1
         )
         c_last = make_divisible(1280 * width_mult)
-        self.head = nn.Sequential(
-            nn.Conv2d(c_in, c_last, 1, 1, 0, bias=False),
-            nn.BatchNorm2d(c_last),
-            make_activation(act),
-        )
+        self.head = conv_bn_act(c_in, c_last, 1, 1, act)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten(1)
         self.dropout = nn.Dropout(dropout)

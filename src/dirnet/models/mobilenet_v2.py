@@ -21,8 +21,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import positive_float, positive_int, probability
-from .activation import check_activation, make_activation
+from ._checks import check_mobile_args
+from .activation import conv_bn_act, make_activation
 from .init import init_weights
 from .registry import register
 from .width import make_divisible
@@ -81,19 +81,9 @@ class MobileNetV2(nn.Module):
         dropout: float = 0.2,
     ) -> None:
         super().__init__()
-        positive_int("num_classes", num_classes)
-        positive_int("in_channels", in_channels)
-        positive_float("width_mult", width_mult)
-        probability("dropout", dropout)
-        check_activation(act)
-        if not isinstance(small_input, bool):
-            raise TypeError(f"small_input must be a bool, got {small_input!r}")
+        check_mobile_args(num_classes, in_channels, width_mult, dropout, act, small_input)
         c_stem = make_divisible(32 * width_mult)
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, c_stem, 3, 1 if small_input else 2, 1, bias=False),
-            nn.BatchNorm2d(c_stem),
-            make_activation(act),
-        )
+        self.stem = conv_bn_act(in_channels, c_stem, 3, 1 if small_input else 2, act)
         blocks: list[nn.Module] = []
         strides: list[int] = []
         c_in = c_stem
@@ -113,11 +103,7 @@ class MobileNetV2(nn.Module):
             if i + 1 == len(blocks) or strides[i + 1] > 1
         )
         c_last = make_divisible(1280 * max(1.0, width_mult))
-        self.head = nn.Sequential(
-            nn.Conv2d(c_in, c_last, 1, 1, 0, bias=False),
-            nn.BatchNorm2d(c_last),
-            make_activation(act),
-        )
+        self.head = conv_bn_act(c_in, c_last, 1, 1, act)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten(1)
         self.dropout = nn.Dropout(dropout)
