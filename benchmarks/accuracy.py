@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from mdblock import replace_block  # noqa: E402
 ROWS = ["fp", "bnn", "xnor", "bireal", "irnet", "reactnet", "imb", "imb+dte", "dirnet"]
 MARK_START, MARK_END = "<!-- ablation:start -->", "<!-- ablation:end -->"
 
@@ -88,14 +90,7 @@ def write_table(rows: list[dict], results: Path, md: Path, png: Path, epochs: in
                      f"{r['epoch_s']:.0f} | `{r['command']}` |")
     lines += ["", f"Curves: `{png.relative_to(ROOT) if png.is_relative_to(ROOT) else png}`. "
               f"Rebuild: `python benchmarks/accuracy.py table`.", "", MARK_END]
-    block = "\n".join(lines)
-    text = md.read_text() if md.exists() else "# Benchmarks\n"
-    if MARK_START in text and MARK_END in text:
-        head, rest = text.split(MARK_START, 1)
-        text = head + block + rest.split(MARK_END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## Ablation (CPU budget)\n\n" + block + "\n"
-    md.write_text(text)
+    replace_block(md, "\n".join(lines), MARK_START, MARK_END, "Ablation (CPU budget)")
     if rows:
         import matplotlib
 

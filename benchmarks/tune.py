@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from mdblock import replace_block  # noqa: E402
 COMMON = ["model.arch=resnet20", "data.name=cifar10", "data.root=data/cifar10",
           "data.val_size=5000", "data.train_subset=10000", "schedule.epochs=8",
           "optim.lr=0.1", "log.progress=false", "log.tensorboard=false", "threads=1",
@@ -90,15 +92,8 @@ def table() -> None:
             lines.append("")
     lines.append(MARK_END)
     (ROOT / "benchmarks/results/tune.json").write_text(json.dumps(out, indent=2) + "\n")
-    md = ROOT / "BENCHMARKS.md"
-    text = md.read_text() if md.exists() else "# Benchmarks\n"
-    block = "\n".join(lines)
-    if MARK_START in text:
-        head, rest = text.split(MARK_START, 1)
-        text = head + block + rest.split(MARK_END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## Settings chosen on held-out data\n\n" + block + "\n"
-    md.write_text(text)
+    replace_block(ROOT / "BENCHMARKS.md", "\n".join(lines), MARK_START, MARK_END,
+                  "Settings chosen on held-out data")
 
 
 def main(argv=None) -> int:
