@@ -120,7 +120,6 @@ def run_rows(rows: list[str], extra: list[str], jobs: int, on_finish) -> None:
     """Train the unfinished rows, ``jobs`` at a time; ``dirnet`` waits for ``fp`` (its teacher)."""
     import time
 
-    exe = str(Path(sys.executable).parent / "dirnet")
     todo = [r for r in rows if not finished(r, extra)]
     for r in rows:
         if r not in todo:
@@ -141,7 +140,7 @@ def run_rows(rows: list[str], extra: list[str], jobs: int, on_finish) -> None:
             resume = ["--resume"] if (run_dir / "checkpoints" / "last.pt").exists() else []
             cmd = row_command(r, extra) + resume
             print(f"[{r}] {shlex.join(cmd)}", flush=True)
-            running[r] = subprocess.Popen([exe, *cmd[1:]], cwd=ROOT)
+            running[r] = subprocess.Popen([sys.executable, "-m", *cmd], cwd=ROOT)
         if todo and not ready and not running:
             raise SystemExit("the dirnet row needs the fp row (its RBD teacher): include fp")
         time.sleep(2)

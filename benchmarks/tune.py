@@ -1,15 +1,19 @@
 """Choose DTE's variant and RBD's weights on a held-out split, never on the test set.
 
-    python benchmarks/tune.py dte   # DTE switches: distribution on/off, per-iteration/epoch, T_min
-    python benchmarks/tune.py rbd   # RBD alpha/beta/tau (needs the short fp teacher, trained first)
-    python benchmarks/tune.py table # rebuild the JSON and the BENCHMARKS.md section
+    python benchmarks/tune.py run dte          # DTE switches: distribution, per-iteration/epoch, T_min
+    python benchmarks/tune.py run rbd          # RBD alpha/beta/tau (trains the short fp teacher first)
+    python benchmarks/tune.py run dte rbd --jobs 2 --seeds 2 --variants A,B
+                                               # two runs at a time; seeds 0..1 of variants A and B
+    python benchmarks/tune.py table            # rebuild the JSON and the BENCHMARKS.md section
 
 Short runs: ResNet-20 on a 10,000-image part of CIFAR-10's training set, scored
 on a disjoint 5,000-image held-out part of the training set (data.val_size),
 8 epochs, otherwise the CPU-budget recipe. Each variant is a `dirnet train`
 command; finished variants are skipped, interrupted ones resumed. The score is
-the final epoch's held-out top-1; the test split is never read for the choice
-(the runs still log test accuracy per epoch, which the table does not show).
+the final epoch's held-out top-1, averaged over the seeds that finished; the
+test split is never read for the choice (the runs still log test accuracy per
+epoch, which the table does not show). Seed 0 of a variant is the run NAME,
+seed s > 0 the run NAME-sS.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import json
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,25 +51,62 @@ GRIDS = {
 MARK_START, MARK_END = "<!-- tune:start -->", "<!-- tune:end -->"
 
 
-def command(grid: str, name: str) -> list[str]:
-    cmd = ["dirnet", "train", *COMMON, f"name={name}", *GRIDS[grid][name]]
+EPOCHS = 8
+
+
+def run_name(name: str, seed: int) -> str:
+    return name if seed == 0 else f"{name}-s{seed}"
+
+
+def command(grid: str, name: str, seed: int = 0) -> list[str]:
+    cmd = ["dirnet", "train", *COMMON, f"name={run_name(name, seed)}", *GRIDS[grid][name]]
+    if seed:
+        cmd.append(f"seed={seed}")
     if grid == "rbd" and name != "teacher-fp":
         cmd.append("distill.teacher=runs/tune/teacher-fp")
     return cmd
 
 
-def run(grid: str) -> None:
-    exe = str(Path(sys.executable).parent / "dirnet")
-    for name in GRIDS[grid]:
-        run_dir = ROOT / "runs/tune" / name
-        summary = run_dir / "summary.json"
-        if summary.exists() and json.loads(summary.read_text())["epochs_done"] >= 8:
-            print(f"[{name}] finished already", flush=True)
-            continue
-        cmd = command(grid, name) + (["--resume"] if (run_dir / "checkpoints/last.pt").exists() else [])
-        print(f"[{name}] {shlex.join(cmd)}", flush=True)
-        subprocess.run([exe, *cmd[1:]], cwd=ROOT, check=True)
-        table()
+def finished(run: str) -> bool:
+    summary = ROOT / "runs/tune" / run / "summary.json"
+    return summary.exists() and json.loads(summary.read_text())["epochs_done"] >= EPOCHS
+
+
+def plan(grids: list[str], seeds: int, variants: set[str] | None) -> list[tuple[str, str, int]]:
+    """(grid, variant, seed) jobs still to run; RBD's teacher (seed 0) always comes first."""
+    jobs = []
+    for grid in grids:
+        for name in GRIDS[grid]:
+            wanted = variants is None or name in variants or name == "teacher-fp"
+            for seed in range(seeds if wanted and name != "teacher-fp" else 1):
+                if wanted and not finished(run_name(name, seed)):
+                    jobs.append((grid, name, seed))
+    return jobs
+
+
+def run(grids: list[str], jobs: int = 1, seeds: int = 1, variants: set[str] | None = None) -> None:
+    """Run the missing jobs, ``jobs`` at a time; an RBD job waits for the teacher."""
+    todo, running, failed = plan(grids, seeds, variants), [], []
+    while todo or running:
+        for item in [r for r in running if r[1].poll() is not None]:
+            running.remove(item)
+            if item[1].returncode:
+                failed.append(item[0])
+            table()
+        ready = [j for j in todo if j[0] != "rbd" or j[1] == "teacher-fp" or finished("teacher-fp")]
+        while ready and len(running) < jobs:
+            grid, name, seed = job = ready.pop(0)
+            todo.remove(job)
+            run_dir = ROOT / "runs/tune" / run_name(name, seed)
+            cmd = command(grid, name, seed)
+            cmd += ["--resume"] if (run_dir / "checkpoints/last.pt").exists() else []
+            print(f"[{run_name(name, seed)}] {shlex.join(cmd)}", flush=True)
+            running.append((run_name(name, seed), subprocess.Popen([sys.executable, "-m", *cmd], cwd=ROOT)))
+        if todo and not ready and not running:
+            raise SystemExit("the RBD runs need runs/tune/teacher-fp, which did not finish")
+        time.sleep(5)
+    if failed:
+        raise SystemExit(f"failed: {', '.join(failed)}")
 
 
 def table() -> None:
@@ -73,22 +115,35 @@ def table() -> None:
 
     out = {"protocol": __doc__.split("\n\n")[2].replace("\n", " "), "grids": {}}
     lines = [MARK_START, "", "Held-out choice of settings (train subset 10,000, held-out 5,000 "
-             "images of the CIFAR-10 training set, 8 epochs; score = final held-out top-1; "
-             "the test split plays no part). Rebuild: `python benchmarks/tune.py table`.", ""]
+             "images of the CIFAR-10 training set, 8 epochs; score = final held-out top-1, "
+             "mean over the seeds that finished; the test split plays no part). "
+             "Rebuild: `python benchmarks/tune.py table`.", ""]
     for grid, variants in GRIDS.items():
         rows = []
         for name in variants:
-            hist = read_metrics(ROOT / "runs/tune" / name)
-            if not hist:
+            per_seed = {}
+            for seed in range(10):
+                hist = read_metrics(ROOT / "runs/tune" / run_name(name, seed))
+                if hist:
+                    per_seed[seed] = (hist[-1].get("val_top1"), len(hist))
+            if not per_seed:
                 continue
-            rows.append({"name": name, "val_top1": hist[-1].get("val_top1"),
-                         "epochs_done": len(hist), "command": shlex.join(command(grid, name))})
+            done = [v for v, n in per_seed.values() if n >= EPOCHS]
+            rows.append({"name": name,
+                         "val_top1": sum(done) / len(done) if done else None,
+                         "seeds": {str(s): {"val_top1": v, "epochs_done": n}
+                                   for s, (v, n) in per_seed.items()},
+                         "command": shlex.join(command(grid, name))})
         out["grids"][grid] = rows
         if rows:
-            lines += [f"**{grid}**", "", "| variant | held-out top-1 % | epochs | command |",
+            lines += [f"**{grid}**", "",
+                      "| variant | held-out top-1 % (mean of finished seeds) | per seed (epochs) | command (seed 0) |",
                       "|---|---|---|---|"]
-            lines += [f"| {r['name']} | {r['val_top1']:.2f} | {r['epochs_done']}/8 | "
-                      f"`{r['command']}` |" for r in rows]
+            for r in rows:
+                mean = "-" if r["val_top1"] is None else f"{r['val_top1']:.2f}"
+                seeds = ", ".join(f"s{s}: {d['val_top1']:.2f} ({d['epochs_done']}/{EPOCHS})"
+                                  for s, d in r["seeds"].items())
+                lines.append(f"| {r['name']} | {mean} | {seeds} | `{r['command']}` |")
             lines.append("")
     lines.append(MARK_END)
     (ROOT / "benchmarks/results/tune.json").write_text(json.dumps(out, indent=2) + "\n")
@@ -98,12 +153,19 @@ def table() -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=[*GRIDS, "table"])
+    sub = ap.add_subparsers(dest="what", required=True)
+    r = sub.add_parser("run", help="run the missing variants of the named grids")
+    r.add_argument("grids", nargs="+", choices=list(GRIDS))
+    r.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
+    r.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per variant (default 1)")
+    r.add_argument("--variants", help="comma-separated variant names (default: all)")
+    sub.add_parser("table", help="rebuild benchmarks/results/tune.json and BENCHMARKS.md")
     a = ap.parse_args(argv)
     if a.what == "table":
         table()
     else:
-        run(a.what)
+        run(a.grids, jobs=max(1, a.jobs), seeds=max(1, a.seeds),
+            variants=set(a.variants.split(",")) if a.variants else None)
     return 0
 
 

@@ -100,6 +100,9 @@ def test_state_in_buffers():
     fresh = EDE()
     fresh.load_state_dict(est.state_dict())
     assert float(fresh.t) == float(est.t) and float(fresh.k) == float(est.k)
+    # the backward pass reads host copies of t and k: loading must refresh them
+    assert torch.equal(grad_through(fresh, POINTS), grad_through(est, POINTS))
+    assert not torch.equal(grad_through(fresh, POINTS), grad_through(EDE(), POINTS))
 
 
 def test_errors():

@@ -100,18 +100,32 @@ class EDE(GradientEstimator):
         self.register_buffer("progress", torch.tensor(0.0))
         self.register_buffer("t", torch.tensor(t))
         self.register_buffer("k", torch.tensor(k))
+        # Host copies of t and k (rounded like the buffers) for the backward
+        # pass: reading a CUDA buffer there would stall the GPU queue once per
+        # binary layer and step.
+        self._tk, self._p = self._host(t, k), 0.0
+
+    def _host(self, t: float, k: float) -> tuple[float, float]:
+        return (torch.tensor(t, dtype=self.t.dtype).item(), torch.tensor(k, dtype=self.k.dtype).item())
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._tk, self._p = (float(self.t), float(self.k)), float(self.progress)
 
     def set_progress(self, p: float, epochs: int | None = None) -> None:
         if self.granularity == "epoch" and epochs:
             p = math.floor(p * epochs + 1e-9) / epochs
         p = min(max(p, 0.0), 1.0)
         t, k = tanh_schedule(p, self.t_min, self.t_max)
+        if self._host(t, k) == self._tk and float(p) == self._p:
+            return
+        self._p, self._tk = float(p), self._host(t, k)
         self.progress.fill_(p)
         self.t.fill_(t)
         self.k.fill_(k)
 
     def derivative(self, x: Tensor) -> Tensor:
-        t, k = float(self.t), float(self.k)
+        t, k = self._tk
         th = torch.tanh(x * t)
         return th.mul_(th).neg_().add_(1.0).mul_(k * t)
 
@@ -120,7 +134,7 @@ class EDE(GradientEstimator):
         # 1 - tanh(u)^2 = 4 s (1 - s), s = sigmoid(2u): sigmoid_backward fuses
         # grad * s * (1 - s) into one pass, and sigmoid is several times faster
         # than tanh on CPU.
-        t, k = float(self.t), float(self.k)
+        t, k = self._tk
         if inv_scale is None:
             s = torch.sigmoid_(x * (2.0 * t))
             return torch.ops.aten.sigmoid_backward(grad, s).mul_(4.0 * k * t)

@@ -60,6 +60,10 @@ def _interruptible():
             signal.signal(s, h)
 
 
+#: On a GPU, check the loss for NaN/Inf every this many steps (each check syncs).
+CHECK_EVERY_CUDA = 50
+
+
 def resolve_device(spec: str) -> torch.device:
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -140,6 +144,8 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
         device = torch.device("cuda", dist_info.local_rank)
         torch.cuda.set_device(device)
     main = dist_info.is_main
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input shapes: pick the fastest conv
     run_dir = Path(run_dir) if run_dir else Path(cfg["out_dir"]) / run_name(cfg)
     last_path = run_dir / "checkpoints" / "last.pt"
     if main and last_path.exists() and not resume:
@@ -219,7 +225,12 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
                     distiller.train()
                 train_loader.set_epoch(epoch)
                 first = start_step if epoch == start_epoch else 0
-                loss_sum = correct = seen = ce_sum = 0.0
+                # Running sums stay on the device: a .item() per step would
+                # stall a GPU's queue. The finiteness check syncs every step on
+                # CPU (free there) and every CHECK_EVERY_CUDA steps on a GPU.
+                acc = torch.zeros(3, dtype=torch.float64, device=device)  # loss, correct, ce
+                seen = 0
+                check_every = CHECK_EVERY_CUDA if device.type == "cuda" else 1
                 bar = tqdm(train_loader.iter_from(first), total=steps, initial=first,
                            desc=f"epoch {epoch + 1}/{epochs}", leave=False,
                            disable=not (main and cfg["log"]["progress"]) or None)
@@ -233,14 +244,18 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
                     with _autocast(device, cfg["amp"]):
                         if distiller is not None:
                             loss, logits, parts = distiller(net, x, y)
-                            ce_sum += parts["ce"].item() * y.numel()
+                            acc[2] += parts["ce"].detach().double() * y.numel()
                         else:
                             logits = net(x)
                             loss = F.cross_entropy(logits, y)
-                    if not torch.isfinite(loss):
+                    acc[0] += loss.detach().double() * y.numel()
+                    acc[1] += (logits.detach().argmax(1) == y).sum()
+                    seen += y.numel()
+                    if (step + 1) % check_every == 0 and not torch.isfinite(acc[0]):
                         raise TrainingDiverged(
-                            f"loss became {loss.item()} at epoch {epoch + 1}, step {step}; the last good "
-                            f"checkpoint is {str(last_path)!r} (lower optim.lr or check the data)")
+                            f"the loss became {float(loss.detach())} at epoch {epoch + 1}, step {step} or up to "
+                            f"{check_every - 1} steps before; the last good checkpoint is "
+                            f"{str(last_path)!r} (lower optim.lr or check the data)")
                     optimizer.zero_grad(set_to_none=True)
                     if scaler is not None:
                         scaler.scale(loss).backward()
@@ -249,11 +264,13 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
                     else:
                         loss.backward()
                         optimizer.step()
-                    loss_sum += loss.item() * y.numel()
-                    correct += (logits.argmax(1) == y).sum().item()
-                    seen += y.numel()
-                    if main and cfg["log"]["progress"]:
-                        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", lr=f"{lr:.4f}")
+                    if main and cfg["log"]["progress"] and step % 20 == 0:
+                        bar.set_postfix(loss=f"{float(acc[0]) / seen:.3f}", lr=f"{lr:.4f}")
+                if not torch.isfinite(acc[0]):
+                    raise TrainingDiverged(
+                        f"the loss became non-finite in epoch {epoch + 1}; the last good checkpoint "
+                        f"is {str(last_path)!r} (lower optim.lr or check the data)")
+                loss_sum, correct, ce_sum = acc.tolist()
                 step = 0
                 seen, loss_sum, correct, ce_sum = all_reduce_sum(
                     [seen, loss_sum, correct, ce_sum], device)
