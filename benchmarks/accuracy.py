@@ -59,6 +59,11 @@ def read_rows(rows: list[str], extra: list[str]) -> list[dict]:
         if not hist:
             continue
         tops = [h["test_top1"] for h in hist if "test_top1" in h]
+        summary = json.loads((run_dir / "summary.json").read_text()) \
+            if (run_dir / "summary.json").exists() else {}
+        device = summary.get("device") or ("cpu" if cfg["device"] in ("auto", "cpu") else cfg["device"])
+        launched = (run_dir / "commands.txt").read_text().splitlines() \
+            if (run_dir / "commands.txt").exists() else []
         out.append({
             "name": row,
             "top1": tops[-1] if tops else None,
@@ -66,7 +71,8 @@ def read_rows(rows: list[str], extra: list[str]) -> list[dict]:
             "epochs_done": len(hist),
             "finished": len(hist) >= cfg["schedule"]["epochs"],
             "epoch_s": sum(h["epoch_s"] for h in hist) / len(hist),
-            "command": shlex.join(row_command(row, extra)),
+            "command": launched[0] if launched else shlex.join(row_command(row, extra)),
+            "device": device,
             "run_dir": str(run_dir.relative_to(ROOT)) if run_dir.is_relative_to(ROOT) else str(run_dir),
             "curve": tops,
         })
@@ -83,11 +89,12 @@ def write_table(rows: list[dict], results: Path, md: Path, png: Path, epochs: in
              f"ResNet-20, {dataset}, {epochs} epochs, batch 128, SGD 0.1/0.9/1e-4, cosine, seed 0. "
              "top-1 = final epoch's test accuracy (the figure we report); best = max over "
              "epochs (for information only, chosen on the test set).", "",
-             "| row | top-1 % | best % | epochs | s/epoch | command |", "|---|---|---|---|---|---|"]
+             "| row | top-1 % | best % | epochs | s/epoch | device | command |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         done = f"{r['epochs_done']}" + ("" if r["finished"] else f"/{epochs} (running)")
         lines.append(f"| {r['name']} | {r['top1']:.2f} | {r['best_top1']:.2f} | {done} | "
-                     f"{r['epoch_s']:.0f} | `{r['command']}` |")
+                     f"{r['epoch_s']:.0f} | {r['device']} | `{r['command']}` |")
     lines += ["", f"Curves: `{png.relative_to(ROOT) if png.is_relative_to(ROOT) else png}`. "
               f"Rebuild: `python benchmarks/accuracy.py table`.", "", MARK_END]
     replace_block(md, "\n".join(lines), MARK_START, MARK_END, "Ablation (CPU budget)")
@@ -117,7 +124,11 @@ def finished(row: str, extra: list[str]) -> bool:
 
 
 def run_rows(rows: list[str], extra: list[str], jobs: int, on_finish) -> None:
-    """Train the unfinished rows, ``jobs`` at a time; ``dirnet`` waits for ``fp`` (its teacher)."""
+    """Train the unfinished rows, ``jobs`` at a time; ``dirnet`` waits for ``fp`` (its teacher).
+
+    A failed row does not stop the others; each launch's command line is
+    appended to RUN/commands.txt (the table quotes the first one).
+    """
     import time
 
     todo = [r for r in rows if not finished(r, extra)]
@@ -125,13 +136,18 @@ def run_rows(rows: list[str], extra: list[str], jobs: int, on_finish) -> None:
         if r not in todo:
             print(f"[{r}] finished already", flush=True)
     running: dict[str, subprocess.Popen] = {}
+    failed: list[str] = []
     while todo or running:
         for r, proc in list(running.items()):
             if proc.poll() is not None:
                 del running[r]
                 if proc.returncode != 0:
-                    raise SystemExit(f"[{r}] failed with exit code {proc.returncode}")
-                on_finish()
+                    print(f"[{r}] failed with exit code {proc.returncode}", flush=True)
+                    failed.append(r)
+                try:
+                    on_finish()
+                except Exception as e:  # a table that cannot be drawn must not stop training
+                    print(f"[table] not rebuilt: {e}", flush=True)
         ready = [r for r in todo if r != "dirnet" or finished("fp", extra)]
         while ready and len(running) < max(1, jobs):
             r = ready.pop(0)
@@ -140,10 +156,15 @@ def run_rows(rows: list[str], extra: list[str], jobs: int, on_finish) -> None:
             resume = ["--resume"] if (run_dir / "checkpoints" / "last.pt").exists() else []
             cmd = row_command(r, extra) + resume
             print(f"[{r}] {shlex.join(cmd)}", flush=True)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            with open(run_dir / "commands.txt", "a") as f:
+                f.write(shlex.join(cmd) + "\n")
             running[r] = subprocess.Popen([sys.executable, "-m", *cmd], cwd=ROOT)
         if todo and not ready and not running:
             raise SystemExit("the dirnet row needs the fp row (its RBD teacher): include fp")
         time.sleep(2)
+    if failed:
+        raise SystemExit(f"failed rows: {', '.join(failed)}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -73,6 +73,13 @@ def resolve_device(spec: str) -> torch.device:
     return dev
 
 
+def describe_device(device: torch.device) -> str:
+    """``cpu (N threads)`` or ``cuda (GPU name)``: recorded with a run's figures."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"{device.type} ({torch.get_num_threads()} threads)"
+
+
 def _autocast(device: torch.device, amp: str | None):
     if amp is None or device.type != "cuda":
         return contextlib.nullcontext()
@@ -321,7 +328,8 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
                "final": history[-1] if history else None,
                "test_top1": history[-1].get("test_top1") if history else None,
                "best_val_top1": best_val if best_val >= 0 else None,
-               "mean_epoch_s": (sum(h["epoch_s"] for h in history) / len(history)) if history else None}
+               "mean_epoch_s": (sum(h["epoch_s"] for h in history) / len(history)) if history else None,
+               "device": describe_device(device)}
     if main:
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Train the ablation's binary rows on one lent GPU, all at once, inside a wall-clock budget.
+#
+#   bash benchmarks/gpu_ablation.sh DATA_DIR OUT_DIR SECONDS [ROWS]
+#
+# DATA_DIR holds cifar10_jpeg_q75.npz and cifar10_unpack.py (the shared data);
+# OUT_DIR receives the log and the runs as tarballs; SECONDS bounds the
+# training. Rows run as separate `dirnet train` processes through
+# benchmarks/accuracy.py with device=cuda and otherwise the CPU-budget configs
+# unchanged (same data, schedule, batch and seed). The fp row (the RBD
+# teacher) is the CPU run already in runs/. When the budget ends, every run
+# still going gets SIGTERM and leaves a resumable checkpoint, so nothing done
+# is lost. CUDA MPS is tried first, so that the small kernels of the
+# processes can share the GPU at once; without it, the first five rows in the
+# order given run first and the rest queue.
+set -u
+data=$1 out=$2 budget=$3
+rows=${4:-dirnet,imb+dte,imb,bnn,irnet,xnor,bireal,reactnet}
+export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
+mkdir -p "$out"
+exec > >(tee -a "$out/gpu_ablation.log") 2>&1
+
+nvidia-smi -L
+python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
+lscpu | grep -m1 'Model name'
+
+if [ ! -d data/cifar10/cifar-10-batches-py ]; then
+    rm -rf data/cifar10.tmp
+    python3 "$data/cifar10_unpack.py" data/cifar10.tmp || exit 1
+    mkdir -p data/cifar10 && mv data/cifar10.tmp/cifar-10-batches-py data/cifar10/
+fi
+
+jobs=5
+export CUDA_MPS_PIPE_DIRECTORY=/tmp/dirnet-mps CUDA_MPS_LOG_DIRECTORY=/tmp/dirnet-mps-log
+mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+if command -v nvidia-cuda-mps-control >/dev/null && nvidia-cuda-mps-control -d &&
+   timeout 60 python3 -c "import torch; assert float(torch.ones(10, device='cuda').sum()) == 10"; then
+    echo "MPS: on"
+    jobs=8
+else
+    echo "MPS: off"
+    echo quit | nvidia-cuda-mps-control 2>/dev/null
+    unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
+fi
+
+# The dirnet row starts fresh on the GPU (a CPU run of it may be in runs/).
+for r in ${rows//,/ }; do
+    [ -f "runs/resnet20_${r}_c30/commands.txt" ] || rm -rf "runs/resnet20_${r}_c30"
+done
+
+start=$(date +%s)
+timeout -s TERM "$budget" python3 benchmarks/accuracy.py run --rows "$rows" --jobs "$jobs" \
+    device=cuda threads=2 log.progress=false log.tensorboard=false
+echo "training ended after $(( $(date +%s) - start )) s"
+for _ in $(seq 30); do pgrep -f "dirnet train" >/dev/null || break; sleep 1; done
+nvidia-smi --query-gpu=name,memory.used,utilization.gpu --format=csv
+
+# At most 8 files come back, 16 MiB each: two tarballs of runs plus this log.
+set -- ${rows//,/ }
+half=$(( ($# + 1) / 2 ))
+pack() {
+    local name=$1; shift
+    local paths=()
+    for r in "$@"; do
+        for f in config.yaml metrics.jsonl summary.json commands.txt checkpoints/last.pt; do
+            [ -f "runs/resnet20_${r}_c30/$f" ] && paths+=("runs/resnet20_${r}_c30/$f")
+        done
+    done
+    [ ${#paths[@]} -gt 0 ] && tar czf "$out/$name" "${paths[@]}"
+}
+pack runs_a.tgz "${@:1:$half}"
+pack runs_b.tgz "${@:$((half + 1))}"
+ls -l "$out"
