@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Run tuning grids of benchmarks/tune.py on one lent GPU, all variants at once.
+#
+#   bash benchmarks/gpu_tune.sh DATA_DIR OUT_DIR SECONDS GRID...
+#
+# Same protocol as on the CPU (held-out split; the test split plays no part in
+# the choice) with device=cuda; the runs come back as one tarball in OUT_DIR.
+set -u
+data=$1 out=$2 budget=$3
+shift 3
+source "$(dirname "$0")/gpu_setup.sh"  # data, MPS (sets $jobs), log to $out
+
+start=$(date +%s)
+timeout -s TERM "$budget" python3 benchmarks/tune.py run "$@" --jobs "$jobs" device=cuda threads=2
+echo "tuning ended after $(( $(date +%s) - start )) s"
+for _ in $(seq 30); do pgrep -f "dirnet train" >/dev/null || break; sleep 1; done
+tar czf "$out/tune_runs.tgz" --exclude='*/checkpoints/*' runs/tune
+ls -l "$out"
