@@ -88,7 +88,10 @@ def write_table(rows: list[dict], results: Path, md: Path, png: Path, epochs: in
     lines = [MARK_START, "",
              f"ResNet-20, {dataset}, {epochs} epochs, batch 128, SGD 0.1/0.9/1e-4, cosine, seed 0. "
              "top-1 = final epoch's test accuracy (the figure we report); best = max over "
-             "epochs (for information only, chosen on the test set).", "",
+             "epochs (for information only, chosen on the test set). The device column says "
+             "where each row trained: the same configs on CPU or GPU (rows on a GPU ran "
+             "side by side, sharing it through MPS, so s/epoch there is no speed "
+             "measure).", "",
              "| row | top-1 % | best % | epochs | s/epoch | device | command |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:

@@ -196,3 +196,22 @@ def test_interrupt_mid_epoch_leaves_exactly_resumable_checkpoint(tmp_path, monke
     b = load(run)["model"]
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+def test_stop_epoch_stops_early_on_the_full_schedule(tmp_path):
+    out = tmp_path / "runs"
+    args = ["train", "model.arch=resnet20", "method=dirnet", "data.name=fashion_mnist_demo",
+            "data.train_subset=128", "data.test_subset=64", "data.batch_size=64",
+            "schedule.epochs=3", "log.progress=false", "log.tensorboard=false",
+            f"out_dir={out}", "name=early", "--stop-epoch", "1"]
+    assert cli(args) == 0
+    hist = [json.loads(line) for line in (out / "early/metrics.jsonl").read_text().splitlines()]
+    assert len(hist) == 1
+    # the cosine schedule spans all 3 epochs: after 1 of them lr is still high
+    assert hist[0]["lr"] == pytest.approx(lr_at(load_config(base=TINY)["schedule"] | {"epochs": 3},
+                                                0.1, 1 - 1 / 2), rel=1e-6)
+    assert load(out / "early")["epoch"] == 1
+    assert cli(args[:-2] + ["--resume", "--stop-epoch", "2"]) == 0
+    assert len((out / "early/metrics.jsonl").read_text().splitlines()) == 2
+    assert cli(args[:-2] + ["--resume", "--stop-epoch", "2"]) == 0  # nothing left: no new epoch
+    assert len((out / "early/metrics.jsonl").read_text().splitlines()) == 2

@@ -41,8 +41,12 @@ def cmd_train(argv: list[str]) -> int:
     p.add_argument("--resume", action="store_true", help="continue the run in its run directory")
     p.add_argument("--run-dir", help="run directory (default: OUT_DIR/NAME from the config)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    p.add_argument("--stop-epoch", type=int, metavar="N",
+                   help="stop (resumably) once N epochs are done; the schedule still spans all epochs")
     p.add_argument("overrides", nargs="*", metavar="key=value")
-    a = p.parse_args(argv)
+    a = p.parse_intermixed_args(argv)
+    if a.stop_epoch is not None and a.stop_epoch < 1:
+        p.error("--stop-epoch must be a positive number of epochs")
     from dirnet.train import load_config, train
     from dirnet.train.config import dump
 
@@ -50,7 +54,7 @@ def cmd_train(argv: list[str]) -> int:
     if a.print_config:
         print(dump(cfg), end="")
         return 0
-    summary = train(cfg, resume=a.resume, run_dir=a.run_dir)
+    summary = train(cfg, resume=a.resume, run_dir=a.run_dir, stop_epoch=a.stop_epoch)
     if summary.get("test_top1") is not None:
         print(f"final test top-1 {summary['test_top1']:.2f}%  ({summary['run_dir']})")
     return 0

@@ -136,7 +136,7 @@ def _load_teacher(cfg, num_classes, in_channels, image_size, device):
 
 
 def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | None = None,
-          max_epochs: int | None = None) -> dict[str, Any]:
+          max_epochs: int | None = None, stop_epoch: int | None = None) -> dict[str, Any]:
     """Train as ``cfg`` says; returns the final figures (also in RUN/summary.json).
 
     ``resume=True`` continues from RUN/checkpoints/last.pt exactly where it
@@ -176,7 +176,7 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
         torch.set_rng_state(state["rng"].cpu())
         start_epoch, start_step = state["epoch"], state["step"]
         best_val = state.get("best_val", -1.0)
-    if start_epoch >= epochs:
+    if start_epoch >= min(epochs, stop_epoch or epochs):
         return json.loads((run_dir / "summary.json").read_text())
 
     distiller = None
@@ -225,6 +225,8 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
         with _interruptible():
             for epoch in range(start_epoch, epochs):
                 if max_epochs is not None and epoch - start_epoch >= max_epochs:
+                    break
+                if stop_epoch is not None and epoch >= stop_epoch:
                     break
                 t0 = time.perf_counter()
                 net.train()
