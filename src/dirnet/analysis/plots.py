@@ -97,8 +97,9 @@ def _grouped_bars(a, runs: dict[str, Mapping[str, float]], ylabel: str) -> None:
     a.set_xticklabels(layers, rotation=90, fontsize=7)
     a.set_ylabel(ylabel)
     a.grid(axis="y", alpha=0.3)
-    if n > 1 or any(runs):
-        a.legend(fontsize=8)
+    if n > 1 or any(runs):  # above the axes: bars fill the plot area
+        a.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=min(n, 4),
+                 frameon=False)
 
 
 def plot_layer_entropy(entropy: Mapping[str, float] | Mapping[str, Mapping[str, float]],
@@ -116,7 +117,7 @@ def plot_layer_entropy(entropy: Mapping[str, float] | Mapping[str, Mapping[str, 
     ax[0, 0].set_ylim(bottom, 1.01)
     if bottom > 0:
         ax[0, 0].set_ylabel(f"entropy (bits / weight; axis from {bottom:.2f})")
-    ax[0, 0].set_title(title)
+    ax[0, 0].set_title(title, loc="left")
     return _save(fig, path)
 
 
@@ -148,7 +149,7 @@ def plot_flip_ratio(metrics: Sequence[Mapping[str, Any]] | Mapping[str, Sequence
     a.legend(fontsize=8)
     if last_flip:
         _grouped_bars(ax[0, 1], last_flip, "flip ratio (last epoch)")
-        ax[0, 1].set_title("per layer, last epoch")
+        ax[0, 1].set_title("per layer, last epoch", loc="left")
     return _save(fig, path)
 
 
