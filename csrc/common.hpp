@@ -10,6 +10,7 @@
 //  * the dot product of two +-1 vectors of K real bits is K - 2 * popcount(a ^ w).
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 

@@ -199,11 +199,11 @@ struct EpiCfg {
   static constexpr bool res = RES, outf = OUTF, outb = OUTB;
 };
 
-// act(A * d + B (+ r)) for 16 channels (the operations of epilogue_tile).
+// act(fma(A, d, B) (+ r)) for 16 channels (the operations of epilogue_tile).
 template <class Cfg>
 __attribute__((always_inline)) static inline __m512 fused_half(const FusedEpi& f, __m512i d, __m512 A, __m512 B, const float* r,
                                 const float* slope, __mmask16 m) {
-  __m512 z = _mm512_add_ps(_mm512_mul_ps(A, _mm512_cvtepi32_ps(d)), B);
+  __m512 z = _mm512_fmadd_ps(A, _mm512_cvtepi32_ps(d), B);  // one rounding, as PyTorch's BN
   if (Cfg::res) z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(m, r));
   if (Cfg::act == ACT_HARDTANH) {
     // t = z < lo ? lo : z; z = t > hi ? hi : t: VMAXPS/VMINPS return their

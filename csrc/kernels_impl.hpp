@@ -47,7 +47,7 @@ static inline void epilogue_tile(const Epilogue& ep, const V* vals, int m, const
         alignas(64) float z[32];
         const float* A = ep.A + oc;
         const float* B = ep.B + oc;
-        for (int c = 0; c < 32; ++c) z[c] = A[c] * float(vs[c]) + B[c];
+        for (int c = 0; c < 32; ++c) z[c] = std::fma(A[c], float(vs[c]), B[c]);
         if (ep.res.data) {
           const float* r = ep.res.data + n * ep.res.ns + y * ep.res.rs + x * ep.res.ps + oc;
           if (ocn == 32) {

@@ -1,5 +1,6 @@
 #include "rowops.hpp"
 
+#include <cmath>
 #include <limits>
 
 #include "common.hpp"
@@ -21,7 +22,7 @@ void eltwise_row(float* __restrict o, const float* __restrict a, const float* __
     for (int x = 0; x < W; ++x) {
       float* __restrict ox = o + int64_t(x) * C;
       const float* __restrict ax = a + int64_t(x) * C;
-      for (int c = 0; c < C; ++c) ox[c] = A[c] * ax[c] + B[c];
+      for (int c = 0; c < C; ++c) ox[c] = std::fma(A[c], ax[c], B[c]);
     }
     if (b)
       for (int64_t i = 0; i < n; ++i) o[i] = o[i] + b[i];

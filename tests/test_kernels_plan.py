@@ -77,7 +77,7 @@ def test_bconv_float_epilogue(path, c, oc, stride, act, residual, pad_value, see
     got = p.run(nchw(x))
 
     dots = R.bconv2d_ref(R.signs(x, thr_in), wt, (stride, stride), (1, 1, 1, 1), (1, 1), pad_value)
-    z = A * dots.astype(np.float32) + B
+    z = R.fma32(A, dots, B)
     if residual:
         z = z + conv_ref_f64(x, wres, stride, (0, 0, 0, 0)).astype(np.float32)
     if act == 1:
@@ -160,7 +160,7 @@ def test_threshold_epilogue_equals_float_path(path, c, oc, seed, neg, zero_gamma
         outs.append(p.run(nchw(x)))
     np.testing.assert_array_equal(outs[0], outs[1])
     dots = R.bconv2d_ref(R.signs(x), wt, (1, 1), (1, 1, 1, 1)).astype(np.float32)
-    z = np.clip(A * dots + B, -1, 1)
+    z = np.clip(R.fma32(A, dots, B), -1, 1)
     want_s = np.where(z >= thr, 1.0, -1.0)
     got_s = _decode_readout(outs[0].transpose(0, 2, 3, 1).astype(np.float64))
     np.testing.assert_array_equal(got_s, want_s)
@@ -270,7 +270,7 @@ def test_bconv_fused_epilogue_outputs(path, c, oc, stride, act, residual, outs, 
     if not residual:
         A[3::4] = 0.0
     dots = R.bconv2d_ref(R.signs(x), wt, (stride, stride), (1, 1, 1, 1), (1, 1), pad_value)
-    z = A * dots.astype(np.float32) + B
+    z = R.fma32(A, dots, B)
     if residual:
         z = z + x
     if act == 1:

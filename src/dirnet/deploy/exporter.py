@@ -67,6 +67,29 @@ class _Tracer(fx.Tracer):
         return isinstance(m, self._leaves) or super().is_leaf_module(m, qualname)
 
 
+def bn_affine(m: nn.modules.batchnorm._BatchNorm) -> tuple[np.ndarray, np.ndarray]:
+    """Eval-mode BatchNorm as ``fma(x, scale, shift)`` with PyTorch's own fp32 values.
+
+    PyTorch's CPU kernel computes ``scale = weight * (1 / sqrt(var + eps))``
+    in fp32 and ``shift = fma(-mean, scale, bias)``, then ``fma(x, scale,
+    shift)``. With the same two vectors, a binary conv's exact integer output
+    goes through BN to the very same fp32 value, so the next layer's signs
+    agree bit for bit. ``shift`` is read off the module itself (its output
+    for x = 0), which also covers the rounding of its own fp32 arithmetic.
+    """
+    with torch.no_grad():
+        var = m.running_var.detach().float()
+        invstd = torch.ones_like(var) / torch.sqrt(var + torch.tensor(m.eps, dtype=torch.float32))
+        w = m.weight.detach().float() if m.weight is not None else torch.ones_like(var)
+        scale = w * invstd
+        zero = torch.zeros(1, var.numel(), 1, 1, dtype=torch.float32)
+        shift = F.batch_norm(zero, m.running_mean.detach().float(), var,
+                             m.weight.detach().float() if m.weight is not None else None,
+                             m.bias.detach().float() if m.bias is not None else None,
+                             training=False, eps=m.eps).flatten()
+    return scale.numpy().astype(np.float32), shift.numpy().astype(np.float32)
+
+
 def _np32(t: torch.Tensor) -> np.ndarray:
     return t.detach().to(torch.float32).cpu().numpy().astype(np.float32, copy=True)
 
@@ -163,15 +186,10 @@ class _GraphWriter:
                 raise ExportError(f"BatchNorm1d {qual!r} on a {r}-D tensor is not supported (only (N, C))")
             if m.running_mean is None or m.running_var is None:
                 raise ExportError(f"BatchNorm {qual!r} has no running statistics (track_running_stats=False)")
-            mean = m.running_mean.detach().double()
-            var = m.running_var.detach().double()
-            g = m.weight.detach().double() if m.weight is not None else torch.ones_like(mean)
-            b = m.bias.detach().double() if m.bias is not None else torch.zeros_like(mean)
-            a = g / torch.sqrt(var + m.eps)
-            shift = b - mean * a
-            t = {"scale": self.tensor(name, "scale", a.float().numpy()),
-                 "shift": self.tensor(name, "shift", shift.float().numpy())}
-            return self.emit("affine", name, [x], r, {"channels": int(mean.numel())}, t)
+            a, shift = bn_affine(m)
+            t = {"scale": self.tensor(name, "scale", a),
+                 "shift": self.tensor(name, "shift", shift)}
+            return self.emit("affine", name, [x], r, {"channels": int(a.size)}, t)
         if isinstance(m, nn.Hardtanh):  # includes ReLU6
             return self.emit("hardtanh", name, [x], r, {"min": float(m.min_val), "max": float(m.max_val)})
         if isinstance(m, nn.ReLU):

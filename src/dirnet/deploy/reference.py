@@ -8,6 +8,28 @@ from __future__ import annotations
 import numpy as np
 
 
+def fma32(a, b, c) -> np.ndarray:
+    """``fma(a, b, c)`` in float32 with a single rounding, as the kernels' epilogue.
+
+    The product of two float32 values is exact in float64; the float64 sum is
+    then rounded twice (to float64, then to float32), which differs from one
+    rounding only when the float64 sum lands exactly halfway between two
+    float32 values. Its exact error (TwoSum) decides those ties.
+    """
+    a64, b64, c64 = (np.asarray(v, np.float32).astype(np.float64) for v in (a, b, c))
+    with np.errstate(over="ignore", invalid="ignore"):
+        p = a64 * b64
+        s = p + c64
+        bb = s - p
+        err = (p - (s - bb)) + (c64 - bb)  # s + err == p + c exactly
+        z = s.astype(np.float32)
+        z64 = z.astype(np.float64)
+        other = np.nextafter(z, np.where(s > z64, np.inf, -np.inf).astype(np.float32))
+        tie = (s == (z64 + other.astype(np.float64)) / 2) & (err != 0)
+        past = np.sign(err) == np.sign(other.astype(np.float64) - z64)
+    return np.where(tie & past, other, z).astype(np.float32)
+
+
 def signs(x: np.ndarray, thr: np.ndarray | None = None) -> np.ndarray:
     """+1 where x >= thr (thr defaults to 0), else -1, as float32."""
     t = 0.0 if thr is None else thr

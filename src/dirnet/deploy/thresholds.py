@@ -6,13 +6,15 @@ scale folded into A, B) and the next binary layer only needs ``z >= thr``. As
 itself: ``bit = (sgn * dot < T)``. A negative A flips the direction (sgn = -1);
 A = 0 (gamma = 0) makes the bit constant. The thresholds are found by
 evaluating the fp32 epilogue exactly as the native float path computes it
-(two roundings, no FMA) for every possible dot, so both paths give the same
-bits; when the decision is not monotone in ``dot`` (a PReLU with a negative
+(``fma(A, dot, B)``, one rounding, as PyTorch's CPU BatchNorm) for every
+possible dot, so both paths give the same bits; when the decision is not monotone in ``dot`` (a PReLU with a negative
 slope, NaN parameters) no threshold exists and the caller keeps the float path.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from dirnet.deploy.reference import fma32
 
 
 def _activation(z: np.ndarray, act: str, lo: float, hi: float, slope: np.ndarray | None) -> np.ndarray:
@@ -40,7 +42,7 @@ def integer_thresholds(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """``(T, sgn)`` int32 per channel with ``bit(dot) = sgn * dot < T``, or None.
 
-    The bit is 1 (meaning -1) where ``act(A * dot + B) < thr`` in fp32, for
+    The bit is 1 (meaning -1) where ``act(fma(A, dot, B)) < thr`` in fp32, for
     every integer dot in [-kbits, kbits].
     """
     A = np.asarray(A, np.float32)
@@ -48,8 +50,7 @@ def integer_thresholds(
     oc = A.shape[0]
     t = np.zeros(oc, np.float32) if thr is None else np.asarray(thr, np.float32)
     d = np.arange(-kbits, kbits + 1, dtype=np.float32)
-    z = A[:, None] * d[None, :]  # fp32 product, rounded once
-    z = z + B[:, None]           # fp32 sum, rounded once
+    z = fma32(A[:, None], d[None, :], B[:, None])
     z = _activation(z, act, lo, hi, slope)
     bit = ~(z >= t[:, None])     # NaN -> bit 1, like the kernels
     T = np.empty(oc, np.int64)
