@@ -239,3 +239,45 @@ def test_bench_writes_report(tmp_path):
     assert r["end_to_end"][0]["speedup"]["portable"] > 0
     assert any(row.get("binary") for row in r["per_layer"])
     assert r["size"]["ratio"] > 1 and "size_ratio" in r["targets"]
+
+
+def test_binary_body_is_bit_exact_through_batchnorm(tmp_path):
+    """Binary conv + BN (+ residual, hardtanh) + binary conv: the fp32 export equals PyTorch
+    bit for bit, even with BN means placed right at reachable pre-activations (the
+    near-zero values whose sign a differently rounded BN would flip)."""
+
+    class Body(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = BinaryConv2d(3, 24, 3, padding=1)
+            self.bn1 = nn.BatchNorm2d(24)
+            self.c2 = BinaryConv2d(24, 24, 3, padding=1)
+            self.bn2 = nn.BatchNorm2d(24)
+            self.c3 = BinaryConv2d(24, 40, 3, padding=1, stride=2)
+            self.bn3 = nn.BatchNorm2d(40)
+            self.act = nn.Hardtanh()
+            self.flat = nn.Flatten()
+
+        def forward(self, x):
+            y = self.act(self.bn1(self.c1(x)))
+            y = self.act(self.bn2(self.c2(y)) + y)
+            return self.flat(self.bn3(self.c3(y)))
+
+    torch.manual_seed(3)
+    model = _randomize(Body(), seed=4)
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for conv, bn in ((model.c1, model.bn1), (model.c2, model.bn2), (model.c3, model.bn3)):
+            _, scale = conv.binary_weight()
+            k = conv.in_channels * 9
+            dots = torch.randint(-k // 4, k // 4, bn.running_mean.shape, generator=g).float()
+            jitter = (torch.rand(bn.running_mean.shape, generator=g) - 0.5) * 1e-6
+            bn.running_mean.copy_(dots * scale.flatten() + jitter)
+    x = torch.randn(4, 3, 12, 12, generator=g)
+    with torch.no_grad():
+        ref = model(x)
+    path = tmp_path / "body.dbnn"
+    exporter.export(model, path, precision="fp32")
+    for isa in kernels().paths():
+        out = runtime.load(path, kernel=isa)(x)
+        assert torch.equal(out, ref), f"{isa}: {int((out != ref).sum())} values differ"

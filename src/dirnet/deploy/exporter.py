@@ -71,23 +71,28 @@ def bn_affine(m: nn.modules.batchnorm._BatchNorm) -> tuple[np.ndarray, np.ndarra
     """Eval-mode BatchNorm as ``fma(x, scale, shift)`` with PyTorch's own fp32 values.
 
     PyTorch's CPU kernel computes ``scale = weight * (1 / sqrt(var + eps))``
-    in fp32 and ``shift = fma(-mean, scale, bias)``, then ``fma(x, scale,
-    shift)``. With the same two vectors, a binary conv's exact integer output
+    in fp32 (``var + eps`` rounded from double) and ``shift = fma(-mean,
+    scale, bias)``, then ``fma(x, scale, shift)``. With the same two vectors, a binary conv's exact integer output
     goes through BN to the very same fp32 value, so the next layer's signs
     agree bit for bit. ``shift`` is read off the module itself (its output
     for x = 0), which also covers the rounding of its own fp32 arithmetic.
     """
+    f32 = np.float32
+    var = m.running_var.detach().float().numpy()
+    w = m.weight.detach().float().numpy() if m.weight is not None else np.ones_like(var)
+    # var + eps summed in double and rounded to float, then 1 / sqrt in float
+    # with IEEE rounding (numpy's): the order of PyTorch 2.x's CPU kernel
+    # (torch's own vectorised sqrt can differ by an ulp), checked bit for bit
+    # by tests/test_deploy.py::test_binary_body_is_bit_exact_through_batchnorm.
+    invstd = f32(1) / np.sqrt((var.astype(np.float64) + m.eps).astype(f32))
+    scale = (invstd * w).astype(f32)
     with torch.no_grad():
-        var = m.running_var.detach().float()
-        invstd = torch.ones_like(var) / torch.sqrt(var + torch.tensor(m.eps, dtype=torch.float32))
-        w = m.weight.detach().float() if m.weight is not None else torch.ones_like(var)
-        scale = w * invstd
-        zero = torch.zeros(1, var.numel(), 1, 1, dtype=torch.float32)
-        shift = F.batch_norm(zero, m.running_mean.detach().float(), var,
+        zero = torch.zeros(1, var.size, 2, 2, dtype=torch.float32)  # the NCHW kernel, not 1x1's
+        shift = F.batch_norm(zero, m.running_mean.detach().float(), m.running_var.detach().float(),
                              m.weight.detach().float() if m.weight is not None else None,
                              m.bias.detach().float() if m.bias is not None else None,
-                             training=False, eps=m.eps).flatten()
-    return scale.numpy().astype(np.float32), shift.numpy().astype(np.float32)
+                             training=False, eps=m.eps)[0, :, 0, 0]
+    return scale, shift.numpy().astype(np.float32)
 
 
 def _np32(t: torch.Tensor) -> np.ndarray:
