@@ -36,6 +36,18 @@ COMMON = ["model.arch=resnet20", "data.name=cifar10", "data.root=data/cifar10",
 #: included): after 8 epochs the fp teacher is barely better than its binary
 #: student (44.7 vs 41.2 % held-out), too weak to show what distillation does.
 EPOCHS = {"dte": 8, "rbd": 8, "rbd30": 30, "rbd-early": 30}
+
+
+def rbd_variants(prefix: str, *settings: tuple[float, float, float | None]) -> dict[str, list[str]]:
+    """``PREFIX-aA-bB[-tT]`` -> the dirnet overrides, one per (alpha, beta, tau or None)."""
+    out = {}
+    for a, b, t in settings:
+        args = ["method=dirnet", f"distill.alpha={a:g}", f"distill.beta={b:g}"]
+        args += [f"distill.tau={t:g}"] if t is not None else []
+        out[f"{prefix}-a{a:g}-b{b:g}" + (f"-t{t:g}" if t is not None else "")] = args
+    return out
+
+
 GRIDS = {
     "dte": {
         "dte-dist-iter-1e-3": ["method=dirnet"],
@@ -44,24 +56,12 @@ GRIDS = {
         "dte-dist-iter-1e-1": ["method=dirnet", "recipe.t_min=0.1"],
         "ede-irnet": ["method=irnet"],
     },
-    "rbd": {
-        "teacher-fp": ["method=fp"],
-        "rbd-a1-b1-t4": ["method=dirnet", "distill.alpha=1", "distill.beta=1", "distill.tau=4"],
-        "rbd-a1-b0-t4": ["method=dirnet", "distill.alpha=1", "distill.beta=0", "distill.tau=4"],
-        "rbd-a0-b1": ["method=dirnet", "distill.alpha=0", "distill.beta=1"],
-        "rbd-a1-b1-t1": ["method=dirnet", "distill.alpha=1", "distill.beta=1", "distill.tau=1"],
-    },
-    "rbd30": {
-        "r30-teacher-fp": ["method=fp"],
-        "r30-none": ["method=dirnet", "distill.teacher=null"],
-        "r30-a1-b1-t4": ["method=dirnet", "distill.alpha=1", "distill.beta=1", "distill.tau=4"],
-        "r30-a1-b0-t4": ["method=dirnet", "distill.alpha=1", "distill.beta=0", "distill.tau=4"],
-        "r30-a0-b1": ["method=dirnet", "distill.alpha=0", "distill.beta=1"],
-        "r30-a1-b1-t1": ["method=dirnet", "distill.alpha=1", "distill.beta=1", "distill.tau=1"],
-        "r30-a1-b0-t1": ["method=dirnet", "distill.alpha=1", "distill.beta=0", "distill.tau=1"],
-        "r30-a0-b10": ["method=dirnet", "distill.alpha=0", "distill.beta=10"],
-        "r30-a0.1-b0-t4": ["method=dirnet", "distill.alpha=0.1", "distill.beta=0", "distill.tau=4"],
-    },
+    "rbd": {"teacher-fp": ["method=fp"],
+            **rbd_variants("rbd", (1, 1, 4), (1, 0, 4), (0, 1, None), (1, 1, 1))},
+    "rbd30": {"r30-teacher-fp": ["method=fp"],
+              "r30-none": ["method=dirnet", "distill.teacher=null"],
+              **rbd_variants("r30", (1, 1, 4), (1, 0, 4), (0, 1, None), (1, 1, 1), (1, 0, 1),
+                             (0, 10, None), (0.1, 0, 4))},
     # The first 3 epochs of the full 30-epoch schedule on the whole 45,000-image
     # training part: on full data with the CPU-budget fp row as teacher, RBD's
     # defaults slowed training from the first epochs (train top-1 at epoch 3:
@@ -69,15 +69,9 @@ GRIDS = {
     # That teacher saw the 5,000 held-out images in its own training: the
     # held-out scores of this grid carry that caveat (the test split is still
     # untouched).
-    "rbd-early": {
-        "e-none": ["method=dirnet", "distill.teacher=null"],
-        "e-a1-b1-t4": ["method=dirnet", "distill.alpha=1", "distill.beta=1", "distill.tau=4"],
-        "e-a1-b0-t4": ["method=dirnet", "distill.alpha=1", "distill.beta=0", "distill.tau=4"],
-        "e-a0-b1": ["method=dirnet", "distill.alpha=0", "distill.beta=1"],
-        "e-a0.25-b1-t4": ["method=dirnet", "distill.alpha=0.25", "distill.beta=1", "distill.tau=4"],
-        "e-a1-b1-t1": ["method=dirnet", "distill.alpha=1", "distill.beta=1", "distill.tau=1"],
-        "e-a0.25-b1-t1": ["method=dirnet", "distill.alpha=0.25", "distill.beta=1", "distill.tau=1"],
-    },
+    "rbd-early": {"e-none": ["method=dirnet", "distill.teacher=null"],
+                  **rbd_variants("e", (1, 1, 4), (1, 0, 4), (0, 1, None), (0.25, 1, 4), (1, 1, 1),
+                                 (0.25, 1, 1))},
 }
 #: Teacher of each distilling grid: a run of the grid itself (trained first) or a path.
 TEACHER = {"rbd": "teacher-fp", "rbd30": "r30-teacher-fp", "rbd-early": "runs/resnet20_fp_c30"}
