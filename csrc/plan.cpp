@@ -153,6 +153,49 @@ static void check_epi(const std::string& name, const EpiSpec& ep, size_t C, bool
   if (!(ep.lo <= ep.hi)) fail(name, "hardtanh needs min_val <= max_val");
 }
 
+// Wiring and geometry shared by the float and the binary convolution ops.
+static Op conv_like_op(OpType type, const std::string& name, int in, int res, int out_f, int out_b,
+                       int KH, int KW, const int* stride, const int* pads, const int* dil, int C,
+                       int OC) {
+  Op op;
+  op.type = type;
+  op.name = name;
+  op.in = in; op.in2 = res; op.out_f = out_f; op.out_b = out_b;
+  op.KH = KH; op.KW = KW; op.sh = stride[0]; op.sw = stride[1];
+  op.pt = pads[0]; op.pl = pads[1]; op.pb = pads[2]; op.pr = pads[3];
+  op.dh = dil[0]; op.dw = dil[1];
+  op.C = C; op.OC = OC;
+  return op;
+}
+
+// The kernels read the float epilogue's vectors a whole channel block at a time.
+static void pad_float_epilogue(EpiSpec& ep, int OC, size_t ocp) {
+  ep.A = padded_copy(ep.A.data(), size_t(OC), ocp);
+  ep.B = padded_copy(ep.B.data(), size_t(OC), ocp);
+  if (ep.act == ACT_PRELU) ep.slope = padded_copy(ep.slope.data(), size_t(OC), ocp);
+  if (!ep.thr.empty()) ep.thr = padded_copy(ep.thr.data(), size_t(OC), ocp);
+}
+
+void Plan::define_outputs(const std::string& name, int out_f, int out_b) {
+  const int idx = int(ops_.size());
+  if (out_f >= 0) {
+    define(out_f, idx, name);
+    if (tensors_[out_f].kind != TKind::F32) fail(name, "float output must be a float tensor");
+  }
+  if (out_b >= 0) {
+    define(out_b, idx, name);
+    if (tensors_[out_b].kind != TKind::BITS) fail(name, "packed output must be a packed tensor");
+  }
+}
+
+void Plan::push_conv(Op&& op, EpiSpec&& ep) {
+  op.ep = std::move(ep);
+  Tensor& t = tensors_[op.in];
+  t.border = std::max({t.border, op.pt, op.pl, op.pb, op.pr});
+  ops_.push_back(std::move(op));
+  rN_ = -1;
+}
+
 void Plan::add_conv(const std::string& name, int in, int out_f, int out_b, int res, const float* w,
                     int OC, int C, int KH, int KW, const int* stride, const int* pads, const int* dil,
                     EpiSpec ep) {
@@ -163,34 +206,11 @@ void Plan::add_conv(const std::string& name, int in, int out_f, int out_b, int r
   if (out_f < 0 && out_b < 0) fail(name, "op has no output");
   check_epi(name, ep, size_t(OC), true);
   if (!ep.T.empty()) fail(name, "integer thresholds apply to binary convolutions only");
-  const int idx = int(ops_.size());
-  if (out_f >= 0) {
-    define(out_f, idx, name);
-    if (tensors_[out_f].kind != TKind::F32) fail(name, "float output must be a float tensor");
-  }
-  if (out_b >= 0) {
-    define(out_b, idx, name);
-    if (tensors_[out_b].kind != TKind::BITS) fail(name, "packed output must be a packed tensor");
-  }
-  Op op;
-  op.type = OpType::CONV;
-  op.name = name;
-  op.in = in; op.in2 = res; op.out_f = out_f; op.out_b = out_b;
-  op.KH = KH; op.KW = KW; op.sh = stride[0]; op.sw = stride[1];
-  op.pt = pads[0]; op.pl = pads[1]; op.pb = pads[2]; op.pr = pads[3];
-  op.dh = dil[0]; op.dw = dil[1];
-  op.C = C; op.OC = OC;
+  define_outputs(name, out_f, out_b);
+  Op op = conv_like_op(OpType::CONV, name, in, res, out_f, out_b, KH, KW, stride, pads, dil, C, OC);
   op.wf = block_fweights(w, OC, C, KH, KW);
-  const size_t ocp = size_t(ceil_div(OC, kFBlk)) * kFBlk;
-  ep.A = padded_copy(ep.A.data(), size_t(OC), ocp);
-  ep.B = padded_copy(ep.B.data(), size_t(OC), ocp);
-  if (ep.act == ACT_PRELU) ep.slope = padded_copy(ep.slope.data(), size_t(OC), ocp);
-  if (!ep.thr.empty()) ep.thr = padded_copy(ep.thr.data(), size_t(OC), ocp);
-  op.ep = std::move(ep);
-  Tensor& t = tensors_[in];
-  t.border = std::max({t.border, op.pt, op.pl, op.pb, op.pr});
-  ops_.push_back(std::move(op));
-  rN_ = -1;
+  pad_float_epilogue(ep, OC, size_t(ceil_div(OC, kFBlk)) * kFBlk);
+  push_conv(std::move(op), std::move(ep));
 }
 
 void Plan::add_bconv(const std::string& name, int in, int out_f, int out_b, int res, const uint64_t* w,
@@ -213,23 +233,8 @@ void Plan::add_bconv(const std::string& name, int in, int out_f, int out_b, int 
     for (int64_t i = 0; i < int64_t(OC) * KH * KW; ++i)
       if (w[i * Cw + Cw - 1] & bad) fail(name, "packed weight has non-zero channel-padding bits");
   }
-  const int idx = int(ops_.size());
-  if (out_f >= 0) {
-    define(out_f, idx, name);
-    if (tensors_[out_f].kind != TKind::F32) fail(name, "float output must be a float tensor");
-  }
-  if (out_b >= 0) {
-    define(out_b, idx, name);
-    if (tensors_[out_b].kind != TKind::BITS) fail(name, "packed output must be a packed tensor");
-  }
-  Op op;
-  op.type = OpType::BCONV;
-  op.name = name;
-  op.in = in; op.in2 = res; op.out_f = out_f; op.out_b = out_b;
-  op.KH = KH; op.KW = KW; op.sh = stride[0]; op.sw = stride[1];
-  op.pt = pads[0]; op.pl = pads[1]; op.pb = pads[2]; op.pr = pads[3];
-  op.dh = dil[0]; op.dw = dil[1];
-  op.C = C; op.OC = OC;
+  define_outputs(name, out_f, out_b);
+  Op op = conv_like_op(OpType::BCONV, name, in, res, out_f, out_b, KH, KW, stride, pads, dil, C, OC);
   op.zero_pad = zero_pad && (op.pt || op.pl || op.pb || op.pr);
   op.wb = block_bweights(w, OC, KH * KW, Cw);
   if (op.zero_pad) op.tapsum = tap_sums(w, OC, KH * KW, Cw, C);
@@ -238,16 +243,9 @@ void Plan::add_bconv(const std::string& name, int in, int out_f, int out_b, int 
     ep.T = padded_copy(ep.T.data(), size_t(OC), ocp);
     ep.sgn = padded_copy(ep.sgn.data(), size_t(OC), ocp, int32_t(1));
   } else {
-    ep.A = padded_copy(ep.A.data(), size_t(OC), ocp);
-    ep.B = padded_copy(ep.B.data(), size_t(OC), ocp);
-    if (ep.act == ACT_PRELU) ep.slope = padded_copy(ep.slope.data(), size_t(OC), ocp);
-    if (!ep.thr.empty()) ep.thr = padded_copy(ep.thr.data(), size_t(OC), ocp);
+    pad_float_epilogue(ep, OC, ocp);
   }
-  op.ep = std::move(ep);
-  Tensor& t = tensors_[in];
-  t.border = std::max({t.border, op.pt, op.pl, op.pb, op.pr});
-  ops_.push_back(std::move(op));
-  rN_ = -1;
+  push_conv(std::move(op), std::move(ep));
 }
 
 void Plan::add_pack(const std::string& name, int in, int out, AVec<float> thr) {

@@ -107,6 +107,8 @@ class Plan {
  private:
   void check_tensor(int t, const char* what, const std::string& op) const;
   void define(int t, int op, const std::string& name);
+  void define_outputs(const std::string& name, int out_f, int out_b);
+  void push_conv(Op&& op, EpiSpec&& ep);
   void resolve(int N, int C, int H, int W);
   void run_op(Op& op);
   void run_input(const float* x);
