@@ -35,10 +35,16 @@ def row_command(row: str, extra: list[str]) -> list[str]:
     cfg = row_config(row).relative_to(ROOT)
     cmd = ["dirnet", "train", "--config", str(cfg), *extra]
     if row == "dirnet":  # RBD teacher: the fp row's final model, wherever out_dir puts it
-        teacher, _ = run_dir_of("fp", extra)
+        teacher, _ = run_dir_of("fp", standard_extra(extra))
         rel = teacher.relative_to(ROOT) if teacher.is_relative_to(ROOT) else teacher
         cmd.append(f"distill.teacher={rel}")
     return cmd
+
+
+def standard_extra(extra: list[str]) -> list[str]:
+    """The overrides that locate the standard rows (the fp teacher, the table's rows): all but
+    a run name or an RBD setting, which make a candidate row of their own."""
+    return [e for e in extra if not e.startswith(("name=", "distill."))]
 
 
 def run_dir_of(row: str, extra: list[str]) -> Path:
@@ -151,7 +157,7 @@ def run_rows(rows: list[str], extra: list[str], jobs: int, on_finish) -> None:
                     on_finish()
                 except Exception as e:  # a table that cannot be drawn must not stop training
                     print(f"[table] not rebuilt: {e}", flush=True)
-        ready = [r for r in todo if r != "dirnet" or finished("fp", extra)]
+        ready = [r for r in todo if r != "dirnet" or finished("fp", standard_extra(extra))]
         while ready and len(running) < max(1, jobs):
             r = ready.pop(0)
             todo.remove(r)
@@ -190,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     extra = list(a.overrides)
     if a.action == "run":
         table_args = ["table", "--rows", ",".join(ROWS), "--results", a.results,
-                      "--markdown", a.markdown, "--png", a.png, "--dataset", a.dataset, *extra]
+                      "--markdown", a.markdown, "--png", a.png, "--dataset", a.dataset,
+                      *standard_extra(extra)]
         run_rows(rows, extra, a.jobs, lambda: main(table_args))
         return 0
     _, cfg = run_dir_of(ROWS[0], extra)
