@@ -49,7 +49,10 @@ def rbd_variants(prefix: str, *settings: tuple[float, float, float | None]) -> d
 
 
 #: (alpha, beta, tau) of the RBD settings compared on the full training part.
-RBD_EARLY = ((1, 1, 4), (1, 0, 4), (0, 1, None), (0.25, 1, 4), (1, 1, 1), (0.25, 1, 1))
+#: beta = 30: the representation term's gradients are 10 to 100 times smaller
+#: than the cross-entropy's at beta = 1 (BENCHMARKS.md, ablation notes).
+RBD_EARLY = ((1, 1, 4), (1, 0, 4), (0, 1, None), (0.25, 1, 4), (1, 1, 1), (0.25, 1, 1),
+             (0, 30, None), (0.25, 30, 4))
 
 GRIDS = {
     "dte": {
