@@ -30,6 +30,12 @@ def positive_float(name: str, value: object) -> float:
     return float(value)
 
 
+def boolean(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {value!r}")
+    return value
+
+
 def check_mobile_args(num_classes: object, in_channels: object, width_mult: object,
                       dropout: object, act: str, small_input: object) -> None:
     """The arguments MobileNet V1/V2 and EfficientNet share, checked once."""
@@ -40,5 +46,4 @@ def check_mobile_args(num_classes: object, in_channels: object, width_mult: obje
     positive_float("width_mult", width_mult)
     probability("dropout", dropout)
     check_activation(act)
-    if not isinstance(small_input, bool):
-        raise TypeError(f"small_input must be a bool, got {small_input!r}")
+    boolean("small_input", small_input)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import positive_int, probability
+from ._checks import boolean, positive_int, probability
 from .activation import check_activation, make_activation
 from .darts_genotype import DARTS_V2, Genotype, resolve_genotype
 from .darts_ops import ActConvBN, FactorizedReduce, make_op
@@ -119,8 +119,7 @@ class DartsNetwork(nn.Module):
         positive_int("stem_multiplier", stem_multiplier)
         probability("drop_path_prob", drop_path_prob)
         check_activation(act)
-        if not isinstance(auxiliary, bool):
-            raise TypeError(f"auxiliary must be a bool, got {auxiliary!r}")
+        boolean("auxiliary", auxiliary)
         self.genotype = resolve_genotype(genotype)
         self.auxiliary = auxiliary
         self.drop_path_prob = drop_path_prob

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import positive_int
+from ._checks import boolean, positive_int
 from .activation import check_activation, make_activation
 from .bireal_block import BiRealBlock
 from .init import init_weights
@@ -82,8 +82,7 @@ class ImageNetResNet(nn.Module):
 
 
 def _resolve_stem(cifar: bool, stem: str | None) -> str:
-    if not isinstance(cifar, bool):
-        raise TypeError(f"cifar must be a bool, got {cifar!r}")
+    boolean("cifar", cifar)
     if stem is None:
         return "cifar" if cifar else "imagenet"
     if stem not in _STEMS:
