@@ -116,10 +116,11 @@ class EDE(GradientEstimator):
         if self.granularity == "epoch" and epochs:
             p = math.floor(p * epochs + 1e-9) / epochs
         p = min(max(p, 0.0), 1.0)
-        t, k = tanh_schedule(p, self.t_min, self.t_max)
-        if self._host(t, k) == self._tk and float(p) == self._p:
+        tk = self._host(*tanh_schedule(p, self.t_min, self.t_max))
+        if tk == self._tk and p == self._p:
             return
-        self._p, self._tk = float(p), self._host(t, k)
+        self._p, self._tk = p, tk
+        t, k = tk
         self.progress.fill_(p)
         self.t.fill_(t)
         self.k.fill_(k)
