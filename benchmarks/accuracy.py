@@ -10,6 +10,11 @@ other). ``table`` rebuilds benchmarks/results/ablation_c30.json, the table in
 BENCHMARKS.md and a PNG of test-accuracy curves from whatever has finished or
 progressed, so the study can run across sessions. The ``dirnet`` row uses the
 ``fp`` row's final model as its RBD teacher, so ``fp`` runs first.
+
+A second seed (``run --rows dirnet,imb+dte seed=1``) trains into
+``runs/resnet20_<row>_c30_s1``, beside the seed-0 rows; the teacher stays the
+seed-0 ``fp`` model. ``table`` lists every finished seed of a row and their mean
+(the issue's rule: rows of the chain within 0.5 points are compared on means).
 """
 from __future__ import annotations
 
@@ -31,9 +36,26 @@ def row_config(row: str) -> Path:
     return ROOT / "configs" / "cifar10" / f"resnet20_{row}_c30.yaml"
 
 
+def seed_of(extra: list[str]) -> int:
+    seeds = [e.partition("=")[2] for e in extra if e.startswith("seed=")]
+    try:
+        return int(seeds[-1]) if seeds else 0
+    except ValueError:
+        raise SystemExit(f"seed must be an integer, got {seeds[-1]!r}") from None
+
+
+def row_overrides(row: str, extra: list[str]) -> list[str]:
+    """The overrides a row's run gets: a seed other than 0 names the run ``<config>_s<seed>``
+    (unless ``name=`` is given), so extra seeds never resume or overwrite the seed-0 row."""
+    seed = seed_of(extra)
+    if seed and not any(e.startswith("name=") for e in extra):
+        return [*extra, f"name={row_config(row).stem}_s{seed}"]
+    return extra
+
+
 def row_command(row: str, extra: list[str]) -> list[str]:
     cfg = row_config(row).relative_to(ROOT)
-    cmd = ["dirnet", "train", "--config", str(cfg), *extra]
+    cmd = ["dirnet", "train", "--config", str(cfg), *row_overrides(row, extra)]
     if row == "dirnet":  # RBD teacher: the fp row's final model, wherever out_dir puts it
         teacher, _ = run_dir_of("fp", standard_extra(extra))
         rel = teacher.relative_to(ROOT) if teacher.is_relative_to(ROOT) else teacher
@@ -43,16 +65,32 @@ def row_command(row: str, extra: list[str]) -> list[str]:
 
 def standard_extra(extra: list[str]) -> list[str]:
     """The overrides that locate the standard rows (the fp teacher, the table's rows): all but
-    a run name or an RBD setting, which make a candidate row of their own."""
-    return [e for e in extra if not e.startswith(("name=", "distill."))]
+    a run name, a seed or an RBD setting, which make a candidate row of their own."""
+    return [e for e in extra if not e.startswith(("name=", "seed=", "distill."))]
 
 
 def run_dir_of(row: str, extra: list[str]) -> Path:
     sys.path.insert(0, str(ROOT / "src"))
     from dirnet.train.config import load_config, run_name
 
-    cfg = load_config(row_config(row), extra)
+    cfg = load_config(row_config(row), row_overrides(row, extra))
     return ROOT / cfg["out_dir"] / run_name(cfg), cfg
+
+
+MAX_SEED = 9  # extra seeds the table looks for
+
+
+def finished_seeds(row: str, extra: list[str]) -> dict[str, float]:
+    """Final test top-1 of every finished seed of a row (seed 0 being the row itself)."""
+    from dirnet.train.metrics import read_metrics
+
+    out = {}
+    for seed in range(MAX_SEED + 1):
+        run_dir, cfg = run_dir_of(row, [*extra, f"seed={seed}"])
+        tops = [h["test_top1"] for h in read_metrics(run_dir) if "test_top1" in h]
+        if len(tops) >= cfg["schedule"]["epochs"]:
+            out[str(seed)] = tops[-1]
+    return out
 
 
 def read_rows(rows: list[str], extra: list[str]) -> list[dict]:
@@ -82,6 +120,10 @@ def read_rows(rows: list[str], extra: list[str]) -> list[dict]:
             "run_dir": str(run_dir.relative_to(ROOT)) if run_dir.is_relative_to(ROOT) else str(run_dir),
             "curve": tops,
         })
+        seeds = finished_seeds(row, extra)
+        if len(seeds) > 1:
+            out[-1]["seed_top1"] = seeds
+            out[-1]["mean_top1"] = round(sum(seeds.values()) / len(seeds), 3)
     return out
 
 
@@ -98,12 +140,16 @@ def write_table(rows: list[dict], results: Path, md: Path, png: Path, epochs: in
              "where each row trained: the same configs on CPU or GPU (rows on a GPU ran "
              "side by side, sharing it through MPS, so s/epoch there is no speed "
              "measure).", "",
-             "| row | top-1 % | best % | epochs | s/epoch | device | command |",
-             "|---|---|---|---|---|---|---|"]
+             "| row | top-1 % | best % | epochs | s/epoch | device | command | seeds: top-1 (mean) |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         done = f"{r['epochs_done']}" + ("" if r["finished"] else f"/{epochs} (running)")
+        seeds = ""
+        if "seed_top1" in r:
+            seeds = ", ".join(f"s{k} {v:.2f}" for k, v in r["seed_top1"].items()) + \
+                f" (**{r['mean_top1']:.2f}**)"
         lines.append(f"| {r['name']} | {r['top1']:.2f} | {r['best_top1']:.2f} | {done} | "
-                     f"{r['epoch_s']:.0f} | {r['device']} | `{r['command']}` |")
+                     f"{r['epoch_s']:.0f} | {r['device']} | `{r['command']}` | {seeds} |")
     lines += ["", f"Curves: `{png.relative_to(ROOT) if png.is_relative_to(ROOT) else png}`. "
               f"Rebuild: `python benchmarks/accuracy.py table`.", "", MARK_END]
     replace_block(md, "\n".join(lines), MARK_START, MARK_END, "Ablation (CPU budget)")

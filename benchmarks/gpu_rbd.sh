@@ -44,5 +44,6 @@ for v in "$@"; do
     done
 done
 [ ${#files[@]} -gt 0 ] && tar czf "$out/rows.tgz" "${files[@]}"
-tar czf "$out/heldout.tgz" --exclude='*/checkpoints/*' $(for v in "$@"; do echo "runs/tune/f-$v"; done)
+# last.pt comes back too, so a held-out run the budget cut short can be resumed
+tar czf "$out/heldout.tgz" --exclude='*/checkpoints/best.pt' $(for v in "$@"; do echo "runs/tune/f-$v"; done)
 ls -l "$out"

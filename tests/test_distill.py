@@ -86,3 +86,14 @@ def test_no_gradient_reaches_the_teacher_and_it_stays_in_eval():
     assert all(p.grad is None and not p.requires_grad for p in teacher.parameters())
     assert torch.equal(bn.running_mean, before)
     assert any(p.grad is not None for p in student.parameters())
+
+
+def test_config_defaults_are_rbdloss_defaults():
+    """One choice of RBD weights: `dirnet train` and the Python API must not drift apart."""
+    import inspect
+
+    from dirnet.train.config import DEFAULTS
+
+    sig = inspect.signature(RBDLoss.__init__).parameters
+    for key in ("alpha", "beta", "tau", "layers"):
+        assert DEFAULTS["distill"][key] == sig[key].default, key

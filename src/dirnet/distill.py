@@ -100,10 +100,15 @@ def kd_loss(zs: Tensor, zt: Tensor, tau: float) -> Tensor:
 
 
 class RBDLoss(nn.Module):
-    """Wraps a student and a frozen teacher; ``forward(x, y) -> (loss, logits, parts)``."""
+    """Wraps a student and a frozen teacher; ``forward(x, y) -> (loss, logits, parts)``.
 
-    def __init__(self, student: nn.Module, teacher: nn.Module, *, alpha: float = 1.0,
-                 beta: float = 1.0, tau: float = 4.0, layers: str | list[str] = "auto"):
+    The default weights were chosen on held-out data for ResNet-20 on CIFAR-10 at
+    the CPU budget: the paper's starting point (alpha 1, tau 4) cost 16.7 points
+    there, because the tau^2-scaled KD term's gradients outweigh cross-entropy's.
+    """
+
+    def __init__(self, student: nn.Module, teacher: nn.Module, *, alpha: float = 0.25,
+                 beta: float = 1.0, tau: float = 1.0, layers: str | list[str] = "auto"):
         super().__init__()
         if tau <= 0:
             raise ValueError(f"tau must be positive, got {tau}")

@@ -38,7 +38,8 @@ DEFAULTS: dict[str, Any] = {
               "nesterov": False, "betas": [0.9, 0.999]},
     "schedule": {"name": "cosine", "epochs": 30, "warmup_epochs": 0,
                  "milestones": [], "gamma": 0.1, "min_lr": 0.0},
-    "distill": {"teacher": None, "alpha": 1.0, "beta": 1.0, "tau": 4.0, "layers": "auto"},
+    # RBD weights chosen on held-out data at the CPU budget (BENCHMARKS.md); RBDLoss's defaults
+    "distill": {"teacher": None, "alpha": 0.25, "beta": 1.0, "tau": 1.0, "layers": "auto"},
     "log": {"progress": True, "tensorboard": True, "flips": True},
 }
 
