@@ -27,6 +27,7 @@ from ._checks import check_mobile_args, positive_float, probability
 from .activation import conv_bn_act, make_activation
 from .drop_path import DropPath
 from .init import init_weights
+from .mobile_layout import PooledClassifier, small_input_strides, stage_ends
 from .registry import register
 from .squeeze_excite import SqueezeExcite
 from .width import make_divisible
@@ -89,7 +90,7 @@ class MBConv(nn.Module):
         return out
 
 
-class EfficientNet(nn.Module):
+class EfficientNet(PooledClassifier):
     """EfficientNet (B0 configuration, scalable by width/depth multipliers)."""
 
     def __init__(
@@ -113,10 +114,8 @@ class EfficientNet(nn.Module):
         self.stem = conv_bn_act(in_channels, c_stem, 3, 1 if small_input else 2, act)
         plan: list[tuple[int, int, int, int, int]] = []  # (t, k, s, c_in, c_out) per block
         c_in = c_stem
-        first_stride2 = True
-        for t, k, s, c, n in _CFG_B0:
-            if s == 2 and small_input and first_stride2:
-                s, first_stride2 = 1, False
+        stage_strides = small_input_strides([s for _, _, s, _, _ in _CFG_B0], small_input)
+        for (t, k, _, c, n), s in zip(_CFG_B0, stage_strides):
             c_out = make_divisible(c * width_mult)
             for i in range(math.ceil(n * depth_mult)):
                 plan.append((t, k, s if i == 0 else 1, c_in, c_out))
@@ -128,21 +127,14 @@ class EfficientNet(nn.Module):
                 for i, (t, k, s, ci, co) in enumerate(plan)
             )
         )
-        strides = [p[2] for p in plan]
-        self.stage_names = tuple(
-            f"features.{i}" for i in range(total) if i + 1 == total or strides[i + 1] > 1
-        )
+        self.stage_names = stage_ends([p[2] for p in plan])
         c_last = make_divisible(1280 * width_mult)
         self.head = conv_bn_act(c_in, c_last, 1, 1, act)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.flatten = nn.Flatten(1)
-        self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(c_last, num_classes)
+        self.add_classifier(c_last, num_classes, dropout)
         init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.head(self.features(self.stem(x)))
-        return self.fc(self.dropout(self.flatten(self.avgpool(x))))
+        return self.classify(self.head(self.features(self.stem(x))))
 
 
 @register("efficientnet_b0")

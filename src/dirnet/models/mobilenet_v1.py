@@ -24,6 +24,7 @@ from torch import nn
 from ._checks import check_mobile_args
 from .activation import conv_bn_act, make_activation
 from .init import init_weights
+from .mobile_layout import PooledClassifier, small_input_strides, stage_ends
 from .registry import register
 from .width import make_divisible
 
@@ -62,7 +63,7 @@ class DepthwiseSeparable(nn.Module):
         return self.act2(self.bn2(self.pw(x)))
 
 
-class MobileNetV1(nn.Module):
+class MobileNetV1(PooledClassifier):
     """MobileNet V1; ``stage_names`` are the last block of each resolution."""
 
     def __init__(
@@ -78,31 +79,20 @@ class MobileNetV1(nn.Module):
         check_mobile_args(num_classes, in_channels, width_mult, dropout, act, small_input)
         c_stem = make_divisible(32 * width_mult)
         self.stem = conv_bn_act(in_channels, c_stem, 3, 1 if small_input else 2, act)
+        strides = small_input_strides([s for _, s in _CFG], small_input)
         blocks = []
         c_in = c_stem
-        first_stride2 = True
-        for c, s in _CFG:
-            if s == 2 and small_input and first_stride2:
-                s, first_stride2 = 1, False
+        for (c, _), s in zip(_CFG, strides):
             c_out = make_divisible(c * width_mult)
             blocks.append(DepthwiseSeparable(c_in, c_out, s, act))
             c_in = c_out
         self.features = nn.Sequential(*blocks)
-        strides = [b.dw.stride[0] for b in blocks]
-        self.stage_names = tuple(
-            f"features.{i}"
-            for i in range(len(blocks))
-            if i + 1 == len(blocks) or strides[i + 1] > 1
-        )
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.flatten = nn.Flatten(1)
-        self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(c_in, num_classes)
+        self.stage_names = stage_ends(strides)
+        self.add_classifier(c_in, num_classes, dropout)
         init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(self.stem(x))
-        return self.fc(self.dropout(self.flatten(self.avgpool(x))))
+        return self.classify(self.features(self.stem(x)))
 
 
 @register("mobilenet_v1")

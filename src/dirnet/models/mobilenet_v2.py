@@ -24,6 +24,7 @@ from torch import nn
 from ._checks import check_mobile_args
 from .activation import conv_bn_act, make_activation
 from .init import init_weights
+from .mobile_layout import PooledClassifier, small_input_strides, stage_ends
 from .registry import register
 from .width import make_divisible
 
@@ -68,7 +69,7 @@ class InvertedResidual(nn.Module):
         return self.conv(x)
 
 
-class MobileNetV2(nn.Module):
+class MobileNetV2(PooledClassifier):
     """MobileNet V2; ``stage_names`` are the last block of each resolution."""
 
     def __init__(
@@ -87,32 +88,22 @@ class MobileNetV2(nn.Module):
         blocks: list[nn.Module] = []
         strides: list[int] = []
         c_in = c_stem
-        first_stride2 = True
-        for t, c, n, s in _CFG:
-            if s == 2 and small_input and first_stride2:
-                s, first_stride2 = 1, False
+        stage_strides = small_input_strides([s for *_, s in _CFG], small_input)
+        for (t, c, n, _), s in zip(_CFG, stage_strides):
             c_out = make_divisible(c * width_mult)
             for i in range(n):
                 blocks.append(InvertedResidual(c_in, c_out, s if i == 0 else 1, t, act))
                 strides.append(s if i == 0 else 1)
                 c_in = c_out
         self.features = nn.Sequential(*blocks)
-        self.stage_names = tuple(
-            f"features.{i}"
-            for i in range(len(blocks))
-            if i + 1 == len(blocks) or strides[i + 1] > 1
-        )
+        self.stage_names = stage_ends(strides)
         c_last = make_divisible(1280 * max(1.0, width_mult))
         self.head = conv_bn_act(c_in, c_last, 1, 1, act)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.flatten = nn.Flatten(1)
-        self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(c_last, num_classes)
+        self.add_classifier(c_last, num_classes, dropout)
         init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.head(self.features(self.stem(x)))
-        return self.fc(self.dropout(self.flatten(self.avgpool(x))))
+        return self.classify(self.head(self.features(self.stem(x))))
 
 
 @register("mobilenet_v2")
