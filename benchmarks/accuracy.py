@@ -2,6 +2,7 @@
 
     python benchmarks/accuracy.py run   [--rows fp,dirnet,...] [overrides...]   # train what is missing
     python benchmarks/accuracy.py table                                        # rebuild JSON/MD/PNG
+    python benchmarks/accuracy.py dirs  [--rows ...] [overrides...]            # each row's run dir
 
 Each row is ``dirnet train --config configs/cifar10/resnet20_<row>_c30.yaml``
 (resumed when its run directory holds a checkpoint, skipped when finished),
@@ -224,7 +225,7 @@ def run_rows(rows: list[str], extra: list[str], jobs: int, on_finish) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("action", choices=["run", "table"])
+    ap.add_argument("action", choices=["run", "table", "dirs"])
     ap.add_argument("--rows", default=",".join(ROWS), help="comma-separated subset of " + ",".join(ROWS))
     ap.add_argument("--results", default=str(ROOT / "benchmarks/results/ablation_c30.json"))
     ap.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"))
@@ -245,6 +246,11 @@ def main(argv: list[str] | None = None) -> int:
                       "--markdown", a.markdown, "--png", a.png, "--dataset", a.dataset,
                       *standard_extra(extra)]
         run_rows(rows, extra, a.jobs, lambda: main(table_args))
+        return 0
+    if a.action == "dirs":  # for scripts that pack runs (benchmarks/gpu_ablation.sh)
+        for r in rows:
+            d = run_dir_of(r, extra)[0]
+            print(d.relative_to(ROOT) if d.is_relative_to(ROOT) else d)
         return 0
     _, cfg = run_dir_of(ROWS[0], extra)
     write_table(read_rows(rows, extra), Path(a.results), Path(a.markdown), Path(a.png),

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Train the ablation's binary rows on one lent GPU, all at once, inside a wall-clock budget.
 #
-#   bash benchmarks/gpu_ablation.sh DATA_DIR OUT_DIR SECONDS [ROWS]
+#   bash benchmarks/gpu_ablation.sh DATA_DIR OUT_DIR SECONDS [ROWS [key=value...]]
 #
 # DATA_DIR holds cifar10_jpeg_q75.npz and cifar10_unpack.py (the shared data);
-# OUT_DIR receives the log and the runs as tarballs; SECONDS bounds the
-# training. Rows run as separate `dirnet train` processes through
+# OUT_DIR receives the log and the runs as tarballs; SECONDS bounds the whole
+# script, set-up and packing included. Overrides after ROWS go to every row,
+# e.g. `imb+dte,dirnet seed=1` trains the second seed of two rows. Rows run as separate `dirnet train` processes through
 # benchmarks/accuracy.py with device=cuda and otherwise the CPU-budget configs
 # unchanged (same data, schedule, batch and seed). The fp row (the RBD
 # teacher) is the CPU run already in runs/. When the budget ends, every run
@@ -16,29 +17,31 @@
 set -u
 data=$1 out=$2 budget=$3
 rows=${4:-dirnet,imb+dte,imb,bnn,irnet,xnor,bireal,reactnet}
+extra=("${@:5}")
 source "$(dirname "$0")/gpu_setup.sh"  # data, MPS (sets $jobs), log to $out
 
-# The dirnet row starts fresh on the GPU (a CPU run of it may be in runs/).
-for r in ${rows//,/ }; do
-    [ -f "runs/resnet20_${r}_c30/commands.txt" ] || rm -rf "runs/resnet20_${r}_c30"
+# A run directory without commands.txt is a leftover, not a run: start it fresh.
+mapfile -t dirs < <(python3 benchmarks/accuracy.py dirs --rows "$rows" "${extra[@]}")
+for d in "${dirs[@]}"; do
+    [ -f "$d/commands.txt" ] || rm -rf "$d"
 done
 
 start=$(date +%s)
-timeout -s TERM "$budget" python3 benchmarks/accuracy.py run --rows "$rows" --jobs "$jobs" \
-    device=cuda threads=2 log.progress=false log.tensorboard=false
+timeout -s TERM "$(training_budget)" python3 benchmarks/accuracy.py run --rows "$rows" --jobs "$jobs" \
+    device=cuda threads=2 log.progress=false log.tensorboard=false "${extra[@]}"
 echo "training ended after $(( $(date +%s) - start )) s"
 for _ in $(seq 30); do pgrep -f "dirnet train" >/dev/null || break; sleep 1; done
 nvidia-smi --query-gpu=name,memory.used,utilization.gpu --format=csv
 
 # At most 8 files come back, 16 MiB each: two tarballs of runs plus this log.
-set -- ${rows//,/ }
+set -- "${dirs[@]}"
 half=$(( ($# + 1) / 2 ))
 pack() {
     local name=$1; shift
     local paths=()
-    for r in "$@"; do
+    for d in "$@"; do
         for f in config.yaml metrics.jsonl summary.json commands.txt checkpoints/last.pt; do
-            [ -f "runs/resnet20_${r}_c30/$f" ] && paths+=("runs/resnet20_${r}_c30/$f")
+            [ -f "$d/$f" ] && paths+=("$d/$f")
         done
     done
     [ ${#paths[@]} -gt 0 ] && tar czf "$out/$name" "${paths[@]}"

@@ -12,7 +12,8 @@
 # Afterwards the setting with the best held-out top-1 is the one whose
 # candidate row becomes the `dirnet` row; the test split plays no part in the
 # choice. VARIANT `none` (no RBD) runs only held out: its row is imb+dte.
-# Runs come back as tarballs in OUT_DIR (4 variants: 8 processes).
+# Runs come back as tarballs in OUT_DIR (4 variants: 8 processes). SECONDS
+# bounds the whole script, set-up and packing included.
 set -u
 data=$1 out=$2 budget=$3
 shift 3
@@ -22,14 +23,15 @@ source "$(dirname "$0")/gpu_setup.sh"  # data, MPS (sets $jobs), log to $out
 common=(device=cuda threads=2 log.progress=false log.tensorboard=false)
 variants=$(IFS=,; for v in "$@"; do printf 'f-%s,' "$v"; done)
 start=$(date +%s)
-timeout -s TERM "$budget" python3 benchmarks/tune.py run rbd-full --variants "${variants%,}" \
+train_s=$(training_budget)
+timeout -s TERM "$train_s" python3 benchmarks/tune.py run rbd-full --variants "${variants%,}" \
     --jobs $# "${common[@]}" &
 for v in "$@"; do
     [ "$v" = none ] && continue  # without RBD the candidate row is the imb+dte row
     # the variant's distill.* overrides, as tune.py defines them
     mapfile -t over < <(python3 -c "import sys; sys.path.insert(0, 'benchmarks'); import tune
 print('\n'.join(a for a in tune.GRIDS['rbd-full']['f-$v'] if a.startswith('distill.')))")
-    timeout -s TERM "$budget" python3 benchmarks/accuracy.py run --rows dirnet \
+    timeout -s TERM "$train_s" python3 benchmarks/accuracy.py run --rows dirnet \
         "name=resnet20_dirnet_c30_$v" "${over[@]}" "${common[@]}" &
 done
 wait

@@ -1,5 +1,15 @@
 # Sourced by the gpu_*.sh scripts: environment, machine facts, CIFAR-10 from
-# $data, and CUDA MPS when it starts (then jobs=8, else jobs=5). Needs $data, $out.
+# $data, and CUDA MPS when it starts (then jobs=8, else jobs=5). Needs $data,
+# $out and $budget: the whole script's wall-clock seconds. training_budget
+# says how many of them are left for training once set-up has run, keeping
+# PACK_S for packing the results (a device call's timeout must not cut the
+# packing: give the call a timeout_s of at least the budget + 10).
+call_start=$(date +%s)
+PACK_S=${PACK_S:-45}
+training_budget() {
+    local left=$(( budget - ($(date +%s) - call_start) - PACK_S ))
+    [ "$left" -gt 60 ] && echo "$left" || echo 60
+}
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 mkdir -p "$out"
 exec > >(tee -a "$out/gpu_${GPU_LOG:-run}.log") 2>&1

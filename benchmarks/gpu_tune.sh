@@ -5,13 +5,14 @@
 #
 # Same protocol as on the CPU (held-out split; the test split plays no part in
 # the choice) with device=cuda; the runs come back as one tarball in OUT_DIR.
+# SECONDS bounds the whole script, set-up and packing included.
 set -u
 data=$1 out=$2 budget=$3
 shift 3
 source "$(dirname "$0")/gpu_setup.sh"  # data, MPS (sets $jobs), log to $out
 
 start=$(date +%s)
-timeout -s TERM "$budget" python3 benchmarks/tune.py run "$@" --jobs "$jobs" device=cuda threads=2
+timeout -s TERM "$(training_budget)" python3 benchmarks/tune.py run "$@" --jobs "$jobs" device=cuda threads=2
 echo "tuning ended after $(( $(date +%s) - start )) s"
 for _ in $(seq 30); do pgrep -f "dirnet train" >/dev/null || break; sleep 1; done
 tar czf "$out/tune_runs.tgz" --exclude='*/checkpoints/*' runs/tune

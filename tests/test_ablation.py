@@ -79,3 +79,10 @@ def test_table_reports_each_finished_seed_and_their_mean(tmp_path):
     md = tmp_path / "B.md"
     acc.write_table(list(rows.values()), tmp_path / "a.json", md, tmp_path / "a.png", 2, "x")
     assert "s0 70.00, s1 71.00 (**70.50**)" in md.read_text()
+
+
+def test_dirs_prints_each_rows_run_directory(tmp_path, capsys):
+    acc = _load_accuracy()
+    assert acc.main(["dirs", "--rows", "imb,dirnet", f"out_dir={tmp_path}", "seed=2"]) == 0
+    assert capsys.readouterr().out.split() == [str(tmp_path / "resnet20_imb_c30_s2"),
+                                               str(tmp_path / "resnet20_dirnet_c30_s2")]
