@@ -6,8 +6,8 @@
 # DATA_DIR holds cifar10_jpeg_q75.npz and cifar10_unpack.py (the shared data);
 # OUT_DIR receives the log and the runs as tarballs; SECONDS bounds the whole
 # script, set-up and packing included. Overrides after ROWS go to every row,
-# e.g. `imb+dte,dirnet seed=1` trains the second seed of two rows. Rows run as separate `dirnet train` processes through
-# benchmarks/accuracy.py with device=cuda and otherwise the CPU-budget configs
+# e.g. `imb+dte,dirnet seed=1` trains the second seed of two rows. Rows run
+# as separate `dirnet train` processes through benchmarks/accuracy.py with device=cuda and otherwise the CPU-budget configs
 # unchanged (same data, schedule, batch and seed). The fp row (the RBD
 # teacher) is the CPU run already in runs/. When the budget ends, every run
 # still going gets SIGTERM and leaves a resumable checkpoint, so nothing done
