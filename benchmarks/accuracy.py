@@ -82,12 +82,18 @@ MAX_SEED = 9  # extra seeds the table looks for
 
 
 def finished_seeds(row: str, extra: list[str]) -> dict[str, float]:
-    """Final test top-1 of every finished seed of a row (seed 0 being the row itself)."""
+    """Final test top-1 of every finished seed of a row (seed 0 being the row itself).
+
+    Seeds are counted by run directory: with ``name=`` every seed maps to one
+    directory, which is one run, not ten."""
     from dirnet.train.metrics import read_metrics
 
-    out = {}
+    out, seen = {}, set()
     for seed in range(MAX_SEED + 1):
         run_dir, cfg = run_dir_of(row, [*extra, f"seed={seed}"])
+        if run_dir in seen or not (run_dir / "metrics.jsonl").exists():
+            continue
+        seen.add(run_dir)
         tops = [h["test_top1"] for h in read_metrics(run_dir) if "test_top1" in h]
         if len(tops) >= cfg["schedule"]["epochs"]:
             out[str(seed)] = tops[-1]
