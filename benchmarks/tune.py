@@ -54,6 +54,13 @@ def rbd_variants(prefix: str, *settings: tuple[float, float, float | None]) -> d
 RBD_EARLY = ((1, 1, 4), (1, 0, 4), (0, 1, None), (0.25, 1, 4), (1, 1, 1), (0.25, 1, 1),
              (0, 30, None), (0.25, 30, 4))
 
+#: The chosen weights (a0.25-b1-t1) with the two other switches method.md and
+#: warm_start.py offer: alignment after every block instead of every stage, and
+#: the student starting from its fp teacher's weights (model.init=teacher).
+CHOSEN = ["method=dirnet", "distill.alpha=0.25", "distill.beta=1", "distill.tau=1"]
+SWITCHES = {"blocks": ["distill.layers=blocks"], "init": ["model.init=teacher"],
+            "init-blocks": ["model.init=teacher", "distill.layers=blocks"]}
+
 GRIDS = {
     "dte": {
         "dte-dist-iter-1e-3": ["method=dirnet"],
@@ -76,7 +83,8 @@ GRIDS = {
     # held-out scores of this grid carry that caveat (the test split is still
     # untouched).
     "rbd-early": {"e-none": ["method=dirnet", "distill.teacher=null"],
-                  **rbd_variants("e", *RBD_EARLY)},
+                  **rbd_variants("e", *RBD_EARLY),
+                  **{f"e-a0.25-b1-t1-{k}": CHOSEN + v for k, v in SWITCHES.items()}},
     # The same settings over the whole 30-epoch budget on the 45,000-image
     # training part (same teacher and caveat): the held-out choice for the
     # dirnet row, run on a GPU next to the candidate dirnet rows themselves

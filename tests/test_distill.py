@@ -97,3 +97,25 @@ def test_config_defaults_are_rbdloss_defaults():
     sig = inspect.signature(RBDLoss.__init__).parameters
     for key in ("alpha", "beta", "tau", "layers"):
         assert DEFAULTS["distill"][key] == sig[key].default, key
+
+
+def test_block_layers_cover_every_block_and_end_at_each_stage():
+    from dirnet.distill import aligned_layers
+
+    bnn = dirnet.binarize(dirnet.models.create("resnet20"), "dirnet")
+    blocks = aligned_layers(bnn, "blocks")
+    assert blocks == [f"layer{s}.{b}" for s in (1, 2, 3) for b in range(3)]
+    # the last block of each stage computes the stage's output
+    x = torch.randn(2, 3, 32, 32)
+    rbd = RBDLoss(bnn, dirnet.models.create("resnet20"), layers="blocks")
+    rbd(bnn.eval(), x, torch.tensor([0, 1]))
+    stage_out = {}
+    hooks = [dict(bnn.named_modules())[s].register_forward_hook(
+        lambda m, i, o, s=s: stage_out.__setitem__(s, o)) for s in stage_names(bnn)]
+    bnn(x)
+    for h in hooks:
+        h.remove()
+    for s in stage_names(bnn):
+        torch.testing.assert_close(rbd.s_hooks.features[f"{s}.2"], stage_out[s])
+    with pytest.raises(ValueError, match="blocks"):
+        aligned_layers(bnn, "every")

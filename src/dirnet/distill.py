@@ -50,6 +50,32 @@ def stage_names(student: nn.Module) -> list[str]:
         return []
 
 
+def block_names(student: nn.Module) -> list[str]:
+    """Finer aligned layers: every block inside each stage (ResNet ``layer1.0`` ...).
+
+    A stage whose children hold no binary layers of their own (a flat stage)
+    stays aligned as a whole. The last block of a stage is the stage's output,
+    so these layers include the stage outputs.
+    """
+    modules = dict(student.named_modules())
+    names = []
+    for stage in stage_names(student):
+        blocks = [f"{stage}.{n}" for n, c in modules[stage].named_children() if _contains_binary(c)]
+        names += blocks if blocks else [stage]
+    return names
+
+
+def aligned_layers(student: nn.Module, layers: str | list[str] | None) -> list[str]:
+    """Resolve the ``layers`` setting: ``"auto"`` (stages), ``"blocks"``, or explicit names."""
+    if layers == "auto":
+        return stage_names(student)
+    if layers == "blocks":
+        return block_names(student)
+    if isinstance(layers, str):
+        raise ValueError(f"distill.layers must be 'auto', 'blocks' or a list of module names, got {layers!r}")
+    return list(layers or [])
+
+
 def _flat_stages(node: nn.Module, prefix: str) -> list[str]:
     pools = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten)
     names, seen_binary, last = [], False, None
@@ -116,7 +142,7 @@ class RBDLoss(nn.Module):
         self.teacher = teacher.eval()
         for p in self.teacher.parameters():
             p.requires_grad_(False)
-        names = stage_names(student) if layers == "auto" else list(layers or [])
+        names = aligned_layers(student, layers)
         self.layers = names if self.beta > 0 else []
         self.s_hooks = FeatureHooks(student, self.layers)
         self.t_hooks = FeatureHooks(self.teacher, self.layers)

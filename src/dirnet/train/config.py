@@ -20,7 +20,9 @@ DEFAULTS: dict[str, Any] = {
     "amp": None,  # None | bf16 | fp16 (CUDA only)
     "threads": None,  # torch intra-op threads on CPU (None: torch's default)
     # a zoo name, or "package.module:builder" for a model outside the zoo
-    "model": {"arch": "resnet20", "kwargs": {}},
+    # init: start from another run's weights (a run dir or checkpoint), or "teacher"
+    # for distill.teacher's (a binary student from its fp teacher; train/warm_start.py)
+    "model": {"arch": "resnet20", "kwargs": {}, "init": None},
     "method": "dirnet",  # a dirnet.methods name, or "fp" for the full-precision model
     "recipe": {},  # overrides of the method's recipe fields (e.g. t_min: 0.1)
     "keep": [],  # extra layer-name patterns to keep full precision
@@ -134,6 +136,8 @@ def validate(cfg: dict[str, Any]) -> None:
     bs = cfg["data"]["batch_size"]
     if not isinstance(bs, int) or bs < 1:
         raise ConfigError(f"data.batch_size must be a positive integer, got {bs!r}")
+    if cfg["model"].get("init") == "teacher" and not cfg["distill"]["teacher"]:
+        raise ConfigError("model.init=teacher needs distill.teacher (the fp run to start from)")
     if not isinstance(cfg["seed"], int):
         raise ConfigError(f"seed must be an integer, got {cfg['seed']!r}")
 

@@ -166,6 +166,11 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
     image_size = bundle.image_size
     model = build_model(cfg, num_classes=bundle.num_classes, in_channels=bundle.in_channels,
                         image_size=image_size).to(device)
+    if cfg["model"].get("init") and not resume:
+        from dirnet.train.warm_start import warm_start
+
+        init = cfg["model"]["init"]
+        warm_start(model, cfg["distill"]["teacher"] if init == "teacher" else init, cfg)
     optimizer = build_optimizer(cfg, model.parameters())
     epochs = cfg["schedule"]["epochs"]
     start_epoch, start_step, best_val = 0, 0, -1.0
