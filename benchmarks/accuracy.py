@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from mdblock import replace_block  # noqa: E402
+
 ROWS = ["fp", "bnn", "xnor", "bireal", "irnet", "reactnet", "imb", "imb+dte", "dirnet"]
 MARK_START, MARK_END = "<!-- ablation:start -->", "<!-- ablation:end -->"
 

@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from mdblock import replace_block  # noqa: E402
+
 COMMON = ["model.arch=resnet20", "data.name=cifar10", "data.root=data/cifar10",
           "data.val_size=5000", "data.train_subset=10000",
           "optim.lr=0.1", "log.progress=false", "log.tensorboard=false", "threads=1",

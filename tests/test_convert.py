@@ -146,3 +146,10 @@ def test_errors():
                             nn.Flatten(), nn.LazyLinear(2))
     with pytest.raises(ValueError, match="padding_mode"):
         dirnet.binarize(reflect)
+
+
+def test_public_names_resolve():
+    """Every name in dirnet.__all__ (lazy submodules included) imports."""
+    for name in dirnet.__all__:
+        assert getattr(dirnet, name) is not None, name
+    assert set(dirnet._LAZY_SUBMODULES) <= set(dirnet.__all__)

@@ -5,7 +5,14 @@ import pytest
 import torch
 
 from dirnet.binarize import (
-    DTE, EDE, ApproxSign, ClippedSTE, IdentitySTE, binarize_with, make_estimator, sign_pm1,
+    DTE,
+    EDE,
+    ApproxSign,
+    ClippedSTE,
+    IdentitySTE,
+    binarize_with,
+    make_estimator,
+    sign_pm1,
     tanh_schedule,
 )
 

@@ -1,5 +1,4 @@
 """IMB and the other weight transforms."""
-import math
 
 import pytest
 import torch

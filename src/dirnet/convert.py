@@ -6,7 +6,6 @@ import fnmatch
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Union
 
 from torch import nn
 
@@ -16,7 +15,7 @@ from dirnet.nn.react import RPReLU
 
 log = logging.getLogger("dirnet")
 
-KeepRule = Union[str, Callable[[str, nn.Module], bool]]
+KeepRule = str | Callable[[str, nn.Module], bool]
 _ACTIVATIONS = (nn.Hardtanh, nn.ReLU, nn.PReLU)
 
 

@@ -4,9 +4,9 @@ Each part is a small object chosen by name (see :mod:`dirnet.methods` for the
 recipes that combine them). None of them knows about layers.
 """
 from dirnet.binarize.estimators import (
-    ESTIMATORS,
     DTE,
     EDE,
+    ESTIMATORS,
     ApproxSign,
     ClippedSTE,
     GradientEstimator,
@@ -16,8 +16,8 @@ from dirnet.binarize.estimators import (
 from dirnet.binarize.schedule import tanh_schedule
 from dirnet.binarize.sign import binarize_with, sign_pm1
 from dirnet.binarize.weights import (
-    WEIGHT_TRANSFORMS,
     IMB,
+    WEIGHT_TRANSFORMS,
     NoTransform,
     WeightTransform,
     XNORScale,

@@ -10,7 +10,7 @@ over memory as torch allows (a binary step's cost is dominated by them).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn

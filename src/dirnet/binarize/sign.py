@@ -58,7 +58,7 @@ class _SignWithEstimator(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, estimator: "GradientEstimator", inv_scale: Tensor | None,
+    def forward(ctx, x: Tensor, estimator: GradientEstimator, inv_scale: Tensor | None,
                 pads: tuple[int, int, int, int] | None = None, pad_value: float = 1.0):
         ctx.estimator = estimator
         ctx.pads = pads
@@ -77,7 +77,7 @@ class _SignWithEstimator(torch.autograd.Function):
 
 def binarize_with(
     x: Tensor,
-    estimator: "GradientEstimator",
+    estimator: GradientEstimator,
     inv_scale: Tensor | None = None,
     pads: tuple[int, int, int, int] | None = None,
     pad_value: float = 1.0,

@@ -5,7 +5,7 @@ the binary weight is ``scale[c] * sign(W_t[c])``. ``scale`` is detached.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn

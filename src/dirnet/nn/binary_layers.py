@@ -101,7 +101,7 @@ class BinaryConv2d(_BinaryMixin, nn.Conv2d):
         return super().extra_repr() + f", method={self.method}, pad_value={self.pad_value:g}"
 
     @classmethod
-    def from_float(cls, conv: nn.Conv2d, recipe, pad_value: float | None = None) -> "BinaryConv2d":
+    def from_float(cls, conv: nn.Conv2d, recipe, pad_value: float | None = None) -> BinaryConv2d:
         """A binary copy of ``conv`` with the same geometry and latent weights."""
         new = cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
                   conv.padding, conv.dilation, conv.groups, conv.bias is not None,
@@ -129,7 +129,7 @@ class BinaryLinear(_BinaryMixin, nn.Linear):
         return super().extra_repr() + f", method={self.method}"
 
     @classmethod
-    def from_float(cls, linear: nn.Linear, recipe) -> "BinaryLinear":
+    def from_float(cls, linear: nn.Linear, recipe) -> BinaryLinear:
         new = cls(linear.in_features, linear.out_features, linear.bias is not None,
                   recipe=recipe, device=linear.weight.device, dtype=linear.weight.dtype)
         with torch.no_grad():
