@@ -119,3 +119,22 @@ def test_block_layers_cover_every_block_and_end_at_each_stage():
         torch.testing.assert_close(rbd.s_hooks.features[f"{s}.2"], stage_out[s])
     with pytest.raises(ValueError, match="blocks"):
         aligned_layers(bnn, "every")
+
+
+@pytest.mark.parametrize("arch,kw", [("mobilenet_v2", {"small_input": True, "width_mult": 0.25}),
+                                     ("vgg_small", {})])
+def test_block_layers_on_block_stages_and_flat_stages(arch, kw):
+    from dirnet.distill import block_names
+
+    bnn = dirnet.binarize(dirnet.models.create(arch, **kw), "dirnet")
+    stages, blocks = stage_names(bnn), block_names(bnn)
+    assert set(stages) <= set(blocks) and len(set(blocks)) == len(blocks)
+    if arch == "vgg_small":  # flat: binary convs side by side, nothing finer to align
+        assert blocks == stages
+    else:  # every block of the feature sequence, in order
+        from dirnet.nn import BINARY_LAYERS
+
+        seq = dict(bnn.named_modules())["features"]
+        binary = [i for i in range(len(seq))
+                  if any(isinstance(m, BINARY_LAYERS) for m in seq[i].modules())]
+        assert blocks == [f"features.{i}" for i in binary] and len(blocks) > len(stages)

@@ -51,17 +51,28 @@ def stage_names(student: nn.Module) -> list[str]:
 
 
 def block_names(student: nn.Module) -> list[str]:
-    """Finer aligned layers: every block inside each stage (ResNet ``layer1.0`` ...).
+    """Finer aligned layers: every block of the network (ResNet ``layer1.0`` ...).
 
-    A stage whose children hold no binary layers of their own (a flat stage)
-    stays aligned as a whole. The last block of a stage is the stage's output,
-    so these layers include the stage outputs.
+    A block is a child of a ``nn.Sequential`` that holds binary layers without
+    being one. A stage that is such a sequence (ResNet's ``layer1``) gives its
+    blocks; a stage that is itself a block (MobileNet's ``features.3``) gives
+    every block of the sequence it sits in. A flat stage (VGG-Small: binary
+    convs side by side) stays aligned as a whole. Each stage's output is the
+    output of its last block, so these layers include the stage outputs.
     """
     modules = dict(student.named_modules())
-    names = []
+
+    def blocks_in(seq: str) -> list[str]:
+        if not isinstance(modules[seq], nn.Sequential):
+            return []
+        pre = f"{seq}." if seq else ""
+        return [pre + n for n, c in modules[seq].named_children()
+                if _contains_binary(c) and not isinstance(c, BINARY_LAYERS)]
+
+    names: list[str] = []
     for stage in stage_names(student):
-        blocks = [f"{stage}.{n}" for n, c in modules[stage].named_children() if _contains_binary(c)]
-        names += blocks if blocks else [stage]
+        found = blocks_in(stage) or blocks_in(stage.rpartition(".")[0]) or [stage]
+        names += [n for n in found if n not in names]
     return names
 
 
