@@ -91,7 +91,8 @@ GRIDS = {
     # dirnet row, run on a GPU next to the candidate dirnet rows themselves
     # (benchmarks/gpu_rbd.sh).
     "rbd-full": {"f-none": ["method=dirnet", "distill.teacher=null"],
-                 **rbd_variants("f", *RBD_EARLY)},
+                 **rbd_variants("f", *RBD_EARLY),
+                 "f-a0.25-b1-t1-blocks": CHOSEN + SWITCHES["blocks"]},
     # The switches on the chosen weights over the whole budget, with a teacher
     # that never saw the held-out images: h-teacher-fp is the fp row's recipe
     # trained on the 45,000-image part only. A student that starts from its
