@@ -11,12 +11,13 @@
 namespace dirnet {
 namespace isa_avx512 {
 
-// dots[j][0..32) = K - 2 * popcount over the window of pixel j, for the 32
-// output channels of one weight block ([K words][32]).
+// acc[j][n] += popcount(window of pixel j XOR weights) for the 32 output
+// channels of one weight block ([Cw words per tap][32]), 8 channels per
+// register: the hot loop of every AVX-512 binary conv (bconv_tile, fused_tile).
 template <int M>
-static inline void bconv_tile(const uint64_t* const* base, const int64_t* tap_off, int ntaps, int Cw,
-                              const uint64_t* wb, int32_t* dots, int32_t Kbits) {
-  __m512i acc[M][4];
+__attribute__((always_inline)) static inline void popcount_window(
+    const uint64_t* const* base, const int64_t* tap_off, int ntaps, int Cw, const uint64_t* wb,
+    __m512i (&acc)[M][4]) {
 #pragma GCC unroll 8
   for (int j = 0; j < M; ++j)
 #pragma GCC unroll 4
@@ -41,6 +42,15 @@ static inline void bconv_tile(const uint64_t* const* base, const int64_t* tap_of
       }
     }
   }
+}
+
+// dots[j][0..32) = K - 2 * popcount over the window of pixel j, for the 32
+// output channels of one weight block ([K words][32]).
+template <int M>
+static inline void bconv_tile(const uint64_t* const* base, const int64_t* tap_off, int ntaps, int Cw,
+                              const uint64_t* wb, int32_t* dots, int32_t Kbits) {
+  __m512i acc[M][4];
+  popcount_window<M>(base, tap_off, ntaps, Cw, wb, acc);
   const __m256i kv = _mm256_set1_epi32(Kbits);
 #pragma GCC unroll 8
   for (int j = 0; j < M; ++j)
@@ -269,7 +279,7 @@ static inline bool window_inside(const BConvParams& p, int py, int px) {
   return iy0 >= 0 && iy0 + (p.KH - 1) * p.dh < p.in.H && ix0 >= 0 && ix0 + (p.KW - 1) * p.dw < p.in.W;
 }
 
-// One tile: popcounts (bconv_tile's loop, accumulators kept in registers),
+// One tile: popcounts (popcount_window, accumulators kept in registers),
 // then the fused epilogue per pixel, or dots + the generic epilogue (Cfg = void).
 template <class Cfg, int M>
 static inline void fused_tile(const BConvParams& p, const uint64_t* const* base, const int32_t* pn,
@@ -277,30 +287,7 @@ static inline void fused_tile(const BConvParams& p, const uint64_t* const* base,
   const int64_t kw = int64_t(p.ntaps) * p.rlen;
   const uint64_t* wb = p.w + ocb * kw * kBlk;
   __m512i acc[M][4];
-#pragma GCC unroll 8
-  for (int j = 0; j < M; ++j)
-#pragma GCC unroll 4
-    for (int n = 0; n < 4; ++n) acc[j][n] = _mm512_setzero_si512();
-  for (int t = 0; t < p.ntaps; ++t) {
-    const uint64_t* ptr[M];
-#pragma GCC unroll 8
-    for (int j = 0; j < M; ++j) ptr[j] = base[j] + p.tap_off[t];
-    for (int c = 0; c < p.rlen; ++c) {
-      const __m512i w0 = _mm512_loadu_si512(wb + 0);
-      const __m512i w1 = _mm512_loadu_si512(wb + 8);
-      const __m512i w2 = _mm512_loadu_si512(wb + 16);
-      const __m512i w3 = _mm512_loadu_si512(wb + 24);
-      wb += 32;
-#pragma GCC unroll 8
-      for (int j = 0; j < M; ++j) {
-        const __m512i a = _mm512_set1_epi64(static_cast<long long>(ptr[j][c]));
-        acc[j][0] = _mm512_add_epi64(acc[j][0], _mm512_popcnt_epi64(_mm512_xor_si512(a, w0)));
-        acc[j][1] = _mm512_add_epi64(acc[j][1], _mm512_popcnt_epi64(_mm512_xor_si512(a, w1)));
-        acc[j][2] = _mm512_add_epi64(acc[j][2], _mm512_popcnt_epi64(_mm512_xor_si512(a, w2)));
-        acc[j][3] = _mm512_add_epi64(acc[j][3], _mm512_popcnt_epi64(_mm512_xor_si512(a, w3)));
-      }
-    }
-  }
+  popcount_window<M>(base, p.tap_off, p.ntaps, p.rlen, wb, acc);
   const __m512i kv = _mm512_set1_epi32(p.Kbits);
   const int oc0 = int(ocb) * kBlk;
   alignas(64) int32_t dots[M * kBlk];
