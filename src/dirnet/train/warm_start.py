@@ -7,6 +7,9 @@ BatchNorm statistic of the fp model has a place in it. What the fp model
 lacks is the binarizers' own state (DTE schedule, activation spread, learned
 thresholds), which keeps its fresh values. Anything else that does not match is an
 error, because a half-loaded model trains silently worse.
+
+Off by default: for ResNet-20 at the CPU budget (lr 0.1) a student started
+from its teacher was behind a fresh one after 3 epochs (BENCHMARKS.md).
 """
 from __future__ import annotations
 
