@@ -25,7 +25,7 @@ _LAZY_SUBMODULES = ("models", "data", "train", "analysis", "deploy", "distill")
 _LAZY_ATTRS = {"summary": ("dirnet.analysis.summary", "summary")}
 
 __all__ = ["binarize", "set_progress", "methods", "BinaryConv2d", "BinaryLinear", "summary",
-           "models", "data", "train", "analysis", "deploy", "distill"]  # + _LAZY_SUBMODULES
+           *_LAZY_SUBMODULES]
 
 
 def __getattr__(name: str) -> Any:
