@@ -4,12 +4,9 @@
 #   bash benchmarks/gpu_rbd.sh DATA_DIR OUT_DIR SECONDS VARIANT...
 #
 # VARIANT names an RBD setting of tune.py's rbd-full grid without its prefix
-# (a1-b0-t4, a0.25-b1-t4, none, ...); with GRID=rbd-switch, one of that grid's
-# (a0.25-b1-t1, a0.25-b1-t1-init, ...; its 45,000-image teacher h-teacher-fp
-# is trained first if runs/tune does not hold it). For each one, side by side
-# on the GPU:
-#   * the held-out run  runs/tune/f-VARIANT (h-VARIANT): 45,000 training
-#     images, scored on the 5,000 held out, 30 epochs (tune.py run GRID);
+# (a1-b0-t4, a0.25-b1-t4, none, ...). For each one, side by side on the GPU:
+#   * the held-out run  runs/tune/f-VARIANT: 45,000 training images, scored on
+#     the 5,000 held out, 30 epochs (tune.py run rbd-full);
 #   * the candidate row runs/resnet20_dirnet_c30_VARIANT: the dirnet row's
 #     config (all 50,000 images, test split) with that setting.
 # Afterwards the setting with the best held-out top-1 is the one whose
@@ -24,18 +21,16 @@ shift 3
 source "$(dirname "$0")/gpu_setup.sh"  # data, MPS (sets $jobs), log to $out
 
 common=(device=cuda threads=2 log.progress=false log.tensorboard=false)
-grid=${GRID:-rbd-full}
-case $grid in rbd-full) p=f ;; rbd-switch) p=h ;; *) echo "GRID must be rbd-full or rbd-switch" >&2; exit 2 ;; esac
-variants=$(IFS=,; for v in "$@"; do printf '%s-%s,' "$p" "$v"; done)
+variants=$(IFS=,; for v in "$@"; do printf 'f-%s,' "$v"; done)
 start=$(date +%s)
 train_s=$(training_budget)
-timeout -s TERM "$train_s" python3 benchmarks/tune.py run "$grid" --variants "${variants%,}" \
+timeout -s TERM "$train_s" python3 benchmarks/tune.py run rbd-full --variants "${variants%,}" \
     --jobs $# "${common[@]}" &
 for v in "$@"; do
     [ "$v" = none ] && continue  # without RBD the candidate row is the imb+dte row
-    # the variant's distill.* and model.init overrides, as tune.py defines them
+    # the variant's distill.* overrides, as tune.py defines them
     mapfile -t over < <(python3 -c "import sys; sys.path.insert(0, 'benchmarks'); import tune
-print('\n'.join(a for a in tune.GRIDS['$grid']['$p-$v'] if a.startswith(('distill.', 'model.init'))))")
+print('\n'.join(a for a in tune.GRIDS['rbd-full']['f-$v'] if a.startswith('distill.')))")
     timeout -s TERM "$train_s" python3 benchmarks/accuracy.py run --rows dirnet \
         "name=resnet20_dirnet_c30_$v" "${over[@]}" "${common[@]}" &
 done
@@ -52,7 +47,5 @@ for v in "$@"; do
 done
 [ ${#files[@]} -gt 0 ] && tar czf "$out/rows.tgz" "${files[@]}"
 # last.pt comes back too, so a held-out run the budget cut short can be resumed
-heldout=$(for v in "$@"; do echo "runs/tune/$p-$v"; done)
-[ "$grid" = rbd-switch ] && heldout="$heldout runs/tune/h-teacher-fp"
-tar czf "$out/heldout.tgz" --exclude='*/checkpoints/best.pt' $heldout
+tar czf "$out/heldout.tgz" --exclude='*/checkpoints/best.pt' $(for v in "$@"; do echo "runs/tune/f-$v"; done)
 ls -l "$out"

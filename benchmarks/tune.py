@@ -36,7 +36,7 @@ COMMON = ["model.arch=resnet20", "data.name=cifar10", "data.root=data/cifar10",
 #: Epochs per grid. rbd30 repeats the RBD question with 30-epoch runs (teacher
 #: included): after 8 epochs the fp teacher is barely better than its binary
 #: student (44.7 vs 41.2 % held-out), too weak to show what distillation does.
-EPOCHS = {"dte": 8, "rbd": 8, "rbd30": 30, "rbd-early": 30, "rbd-full": 30, "rbd-switch": 30}
+EPOCHS = {"dte": 8, "rbd": 8, "rbd30": 30, "rbd-early": 30, "rbd-full": 30}
 
 
 def rbd_variants(prefix: str, *settings: tuple[float, float, float | None]) -> dict[str, list[str]]:
@@ -59,8 +59,7 @@ RBD_EARLY = ((1, 1, 4), (1, 0, 4), (0, 1, None), (0.25, 1, 4), (1, 1, 1), (0.25,
 #: warm_start.py offer: alignment after every block instead of every stage, and
 #: the student starting from its fp teacher's weights (model.init=teacher).
 CHOSEN = ["method=dirnet", "distill.alpha=0.25", "distill.beta=1", "distill.tau=1"]
-SWITCHES = {"blocks": ["distill.layers=blocks"], "init": ["model.init=teacher"],
-            "init-blocks": ["model.init=teacher", "distill.layers=blocks"]}
+SWITCHES = {"blocks": ["distill.layers=blocks"], "init": ["model.init=teacher"]}
 
 GRIDS = {
     "dte": {
@@ -93,21 +92,13 @@ GRIDS = {
     "rbd-full": {"f-none": ["method=dirnet", "distill.teacher=null"],
                  **rbd_variants("f", *RBD_EARLY),
                  "f-a0.25-b1-t1-blocks": CHOSEN + SWITCHES["blocks"]},
-    # The switches on the chosen weights over the whole budget, with a teacher
-    # that never saw the held-out images: h-teacher-fp is the fp row's recipe
-    # trained on the 45,000-image part only. A student that starts from its
-    # teacher's weights (init) would otherwise start from a model fitted to the
-    # very images that score it.
-    "rbd-switch": {"h-teacher-fp": ["method=fp"], "h-a0.25-b1-t1": CHOSEN,
-                   **{f"h-a0.25-b1-t1-{k}": CHOSEN + v for k, v in SWITCHES.items()}},
 }
 #: Teacher of each distilling grid: a run of the grid itself (trained first) or a path.
 TEACHER = {"rbd": "teacher-fp", "rbd30": "r30-teacher-fp", "rbd-early": "runs/resnet20_fp_c30",
-           "rbd-full": "runs/resnet20_fp_c30", "rbd-switch": "h-teacher-fp"}
+           "rbd-full": "runs/resnet20_fp_c30"}
 #: Overrides of COMMON per grid, and grids that stop early (epochs done, of EPOCHS).
-GRID_ARGS = {"rbd-early": ["data.train_subset=null", "data.test_subset=1000"],
-             "rbd-full": ["data.train_subset=null", "data.test_subset=1000"],
-             "rbd-switch": ["data.train_subset=null", "data.test_subset=1000"]}
+FULL_TRAIN_PART = ["data.train_subset=null", "data.test_subset=1000"]
+GRID_ARGS = {"rbd-early": FULL_TRAIN_PART, "rbd-full": FULL_TRAIN_PART}
 STOP = {"rbd-early": 3}
 MARK_START, MARK_END = "<!-- tune:start -->", "<!-- tune:end -->"
 
