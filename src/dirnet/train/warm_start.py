@@ -20,8 +20,8 @@ from torch import nn
 
 from dirnet.train import checkpoint as ckpt
 
-#: State a binarized model has and its fp source does not: left at its initial values.
-QUANTIZER_STATE = ("_quantizer.",)
+#: Marks the state a binarized model has and its fp source does not (left at its initial values).
+QUANTIZER_STATE = "_quantizer."
 
 
 def warm_start(model: nn.Module, source: str | Path, cfg: dict[str, Any]) -> list[str]:
@@ -43,7 +43,7 @@ def warm_start(model: nn.Module, source: str | Path, cfg: dict[str, Any]) -> lis
         raise ValueError(f"model.init={str(source)!r}: shapes differ (another dataset or width?): "
                          f"{shapes[:4]}")
     missing = [k for k in own if k not in weights]
-    not_quantizer = [k for k in missing if not any(q in k for q in QUANTIZER_STATE)]
+    not_quantizer = [k for k in missing if QUANTIZER_STATE not in k]
     if not_quantizer:
         raise ValueError(f"model.init={str(source)!r} lacks weights this model needs: {not_quantizer[:8]}")
     model.load_state_dict(weights, strict=False)
