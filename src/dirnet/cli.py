@@ -1,4 +1,4 @@
-"""The ``dirnet`` command: train, eval, demo, summary, analyze, export, bench, methods, models."""
+"""The ``dirnet`` command: train, eval, reestimate-bn, demo, summary, analyze, export, bench, methods, models."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,7 @@ import sys
 COMMANDS = {
     "train": "train a model from a YAML config (key=value overrides)",
     "eval": "evaluate a run directory, checkpoint or .dbnn file: top-1, top-5, loss",
+    "reestimate-bn": "recompute a trained run's BatchNorm statistics on its training images",
     "demo": "train FP and DIR-Net binary ResNets on the embedded Fashion-MNIST subset",
     "summary": "layer-by-layer parameters, memory and MACs of a zoo model",
     "analyze": "information diagnostics and plots of a run",
@@ -29,7 +30,7 @@ _DELEGATED = {
 
 def _usage() -> str:
     lines = ["usage: dirnet COMMAND [options]   (dirnet COMMAND -h for its options)", "", "commands:"]
-    lines += [f"  {k:9s} {v}" for k, v in COMMANDS.items()]
+    lines += [f"  {k:13s} {v}" for k, v in COMMANDS.items()]
     return "\n".join(lines)
 
 
@@ -80,6 +81,25 @@ def cmd_eval(argv: list[str]) -> int:
     return 0
 
 
+def cmd_reestimate_bn(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="dirnet reestimate-bn", description=COMMANDS["reestimate-bn"],
+        epilog="writes RUN/checkpoints/bn.pt; compare with: dirnet eval RUN --which bn")
+    p.add_argument("target", help="run directory or checkpoint (.pt)")
+    p.add_argument("--which", default="last", help="checkpoint in a run directory (default: last)")
+    p.add_argument("--batches", type=int, metavar="N", help="at most N batches (default: one epoch)")
+    p.add_argument("--device", default="cpu")
+    a = p.parse_args(argv)
+    if a.batches is not None and a.batches < 1:
+        p.error("--batches must be a positive number")
+    from dirnet.train.bn_reestimate import reestimate_run
+
+    out, rec = reestimate_run(a.target, a.which, max_batches=a.batches, device=a.device)
+    print(f"BatchNorm statistics re-estimated over {rec['batches']} batches of "
+          f"{rec['batch_size']}: {out}")
+    return 0
+
+
 def cmd_demo(argv: list[str]) -> int:
     from dirnet.demo import main
 
@@ -124,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"dirnet {cmd}: not available in this build ({e})", file=sys.stderr)
                 return 2
             return int(func(rest) or 0)
-        return int(globals()[f"cmd_{cmd}"](rest) or 0)
+        return int(globals()[f"cmd_{cmd.replace('-', '_')}"](rest) or 0)
     except KeyboardInterrupt:
         return 130
     except (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError) as e:
