@@ -67,7 +67,7 @@ def cmd_eval(argv: list[str]) -> int:
     p.add_argument("--split", choices=["test", "val"], default="test")
     p.add_argument("--data", help="data set name (default: the one the model was trained on)")
     p.add_argument("--data-root", help="data directory (default: the training config's)")
-    p.add_argument("--which", default="last", help="checkpoint in a run directory: last or best")
+    p.add_argument("--which", default="last", help="checkpoint in a run directory: last, best or bn (dirnet reestimate-bn)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     a = p.parse_args(argv)
     from dirnet.evaluate import evaluate_target

@@ -7,7 +7,9 @@ over the last few dozen batches, then describe a slightly different network.
 One pass over training images with the final weights, averaged plainly
 (``momentum=None``), gives statistics of the final network
 (``dirnet reestimate-bn RUN`` writes ``RUN/checkpoints/bn.pt``; evaluate it
-with ``dirnet eval RUN --which bn``).
+with ``dirnet eval RUN --which bn``). Measured on ResNet-20 at the CPU
+budget it does not help (BENCHMARKS.md), so no recipe uses it; it is for
+models whose statistics are known to be stale (fine-tuned, converted).
 """
 from __future__ import annotations
 
