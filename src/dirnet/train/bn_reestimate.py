@@ -78,20 +78,15 @@ def reestimate_run(target: str | Path, which: str = "last", max_batches: int | N
     checkpoint file): the same checkpoint with the new statistics and a
     ``bn_reestimate`` record. Returns that path and the record.
     """
-    from dirnet.data import BatchLoader
     from dirnet.train import checkpoint as ckpt
-    from dirnet.train.builders import build_data, build_model
+    from dirnet.train.builders import build_data, build_loader
 
     src = ckpt.resolve(target, which)
     state = ckpt.load(src)
     cfg = state["config"]
-    model = build_model(cfg, num_classes=state["num_classes"], in_channels=state["in_channels"],
-                        image_size=state.get("image_size", 32))
-    model.load_state_dict(state["model"])
-    model.to(device)
+    model = ckpt.model_from(state).to(device)
     bundle, train_set, _, _, augment = build_data(cfg)
-    loader = BatchLoader(train_set, cfg["data"]["batch_size"], train=True, augment=augment,
-                         seed=cfg["seed"], mean=bundle.mean, std=bundle.std)
+    loader = build_loader(train_set, cfg, bundle, train=True, augment=augment)
     loader.set_epoch(0)
     seen = reestimate_bn(model, loader, device, max_batches=max_batches, progress=progress)
     record = {"from": src.name, "batches": seen, "batch_size": cfg["data"]["batch_size"],

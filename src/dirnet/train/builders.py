@@ -75,3 +75,22 @@ def build_data(cfg: dict[str, Any]):
     elif aug in ("none", None):
         aug = None
     return bundle, train, val, test, aug
+
+
+def build_loader(dataset, cfg: dict[str, Any], bundle, *, train: bool, augment=None,
+                 rank: int = 0, world: int = 1):
+    """The run's loader over ``dataset``: its batch size (split across DDP ranks) and seed.
+
+    Training loaders shuffle and apply ``augment``; evaluation loaders use
+    ``data.eval_batch_size`` and no augmentation.
+    """
+    from dirnet.data import BatchLoader
+
+    bs = cfg["data"]["batch_size"] if train else cfg["data"]["eval_batch_size"]
+    if train:
+        if bs % world:
+            raise ValueError(f"data.batch_size={bs} must be divisible by the {world} DDP processes")
+        bs //= world
+    return BatchLoader(dataset, bs, train=train, augment=augment if train else None,
+                       seed=cfg["seed"], mean=bundle.mean, std=bundle.std,
+                       rank=rank if train else 0, world_size=world if train else 1)

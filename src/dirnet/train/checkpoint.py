@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 FORMAT = 1
 
@@ -61,11 +62,15 @@ def load_model(path_or_run: str | Path, which: str = "last"):
 
     The model is in eval mode, on the CPU.
     """
+    ck = load(path_or_run, which)
+    return model_from(ck), ck["config"]
+
+
+def model_from(ck: dict[str, Any]) -> nn.Module:
+    """The model a loaded checkpoint holds, weights in place, in eval mode."""
     from dirnet.train.builders import build_model
 
-    ck = load(path_or_run, which)
-    cfg = ck["config"]
-    model = build_model(cfg, num_classes=ck["num_classes"], in_channels=ck["in_channels"],
+    model = build_model(ck["config"], num_classes=ck["num_classes"], in_channels=ck["in_channels"],
                         image_size=ck.get("image_size", 32))
     model.load_state_dict(ck["model"])
-    return model.eval(), cfg
+    return model.eval()

@@ -25,7 +25,7 @@ from torch import nn
 
 import dirnet
 from dirnet.train import checkpoint as ckpt
-from dirnet.train.builders import build_data, build_model, build_optimizer
+from dirnet.train.builders import build_data, build_loader, build_model, build_optimizer
 from dirnet.train.config import dump, run_name
 from dirnet.train.distributed import all_reduce_sum, barrier, init_from_env, shutdown
 from dirnet.train.flips import SignFlipTracker
@@ -108,19 +108,6 @@ def evaluate(model: nn.Module, loader, device: torch.device, amp: str | None = N
             "top5": 100.0 * c5 / max(n, 1)}
 
 
-def _loader(dataset, cfg, bundle, *, train: bool, augment, rank: int, world: int):
-    from dirnet.data import BatchLoader
-
-    bs = cfg["data"]["batch_size"] if train else cfg["data"]["eval_batch_size"]
-    if train:
-        if bs % world:
-            raise ValueError(f"data.batch_size={bs} must be divisible by the {world} DDP processes")
-        bs //= world
-    return BatchLoader(dataset, bs, train=train, augment=augment if train else None,
-                       seed=cfg["seed"], mean=bundle.mean, std=bundle.std,
-                       rank=rank if train else 0, world_size=world if train else 1)
-
-
 def _load_teacher(cfg, num_classes, in_channels, image_size, device):
     path = cfg["distill"]["teacher"]
     tck = ckpt.load(path)
@@ -199,12 +186,10 @@ def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | No
             model, device_ids=[device.index] if device.type == "cuda" else None)
     scaler = torch.amp.GradScaler("cuda") if cfg["amp"] == "fp16" and device.type == "cuda" else None
 
-    train_loader = _loader(train_set, cfg, bundle, train=True, augment=augment,
-                           rank=dist_info.rank, world=dist_info.world_size)
-    test_loader = _loader(test_set, cfg, bundle, train=False, augment=None, rank=0, world=1) \
-        if test_set is not None else None
-    val_loader = _loader(val_set, cfg, bundle, train=False, augment=None, rank=0, world=1) \
-        if val_set is not None else None
+    train_loader = build_loader(train_set, cfg, bundle, train=True, augment=augment,
+                                rank=dist_info.rank, world=dist_info.world_size)
+    test_loader = build_loader(test_set, cfg, bundle, train=False) if test_set is not None else None
+    val_loader = build_loader(val_set, cfg, bundle, train=False) if val_set is not None else None
 
     log = None
     if main:
