@@ -1,34 +1,47 @@
 #!/usr/bin/env bash
-# Train the ablation's binary rows on one lent GPU, all at once, inside a wall-clock budget.
+# Train ablation rows on one lent GPU, all at once, inside a wall-clock budget.
 #
-#   bash benchmarks/gpu_ablation.sh DATA_DIR OUT_DIR SECONDS [ROWS [key=value...]]
+#   bash benchmarks/gpu_ablation.sh DATA_DIR OUT_DIR SECONDS [SPEC...]
 #
 # DATA_DIR holds cifar10_jpeg_q75.npz and cifar10_unpack.py (the shared data);
 # OUT_DIR receives the log and the runs as tarballs; SECONDS bounds the whole
-# script, set-up and packing included. Overrides after ROWS go to every row,
-# e.g. `imb+dte,dirnet seed=1` trains the second seed of two rows. Rows run
-# as separate `dirnet train` processes through benchmarks/accuracy.py with device=cuda and otherwise the CPU-budget configs
+# script, set-up and packing included. Each SPEC is one quoted string, "ROWS
+# [key=value...]": the rows of benchmarks/accuracy.py with overrides for them,
+# e.g. "imb+dte,dirnet seed=1" trains the second seed of two rows. The specs
+# run side by side (keep their rows to 8 in all); without a SPEC the eight
+# binary rows run. Rows run as separate `dirnet train` processes through
+# benchmarks/accuracy.py with device=cuda and otherwise the CPU-budget configs
 # unchanged (same data, schedule, batch and seed). The fp row (the RBD
 # teacher) is the CPU run already in runs/. When the budget ends, every run
 # still going gets SIGTERM and leaves a resumable checkpoint, so nothing done
 # is lost. CUDA MPS is tried first, so that the small kernels of the
-# processes can share the GPU at once; without it, the first five rows in the
-# order given run first and the rest queue.
+# processes can share the GPU at once; without it, the first five rows of
+# each spec run first and the rest queue.
 set -u
 data=$1 out=$2 budget=$3
-rows=${4:-dirnet,imb+dte,imb,bnn,irnet,xnor,bireal,reactnet}
-extra=("${@:5}")
+shift 3
+[ $# -ge 1 ] || set -- "dirnet,imb+dte,imb,bnn,irnet,xnor,bireal,reactnet"
+specs=("$@")
 source "$(dirname "$0")/gpu_setup.sh"  # data, MPS (sets $jobs), log to $out
 
 # A run directory without commands.txt is a leftover, not a run: start it fresh.
-mapfile -t dirs < <(python3 benchmarks/accuracy.py dirs --rows "$rows" "${extra[@]}")
+dirs=()
+for spec in "${specs[@]}"; do
+    read -r -a words <<< "$spec"
+    mapfile -t -O "${#dirs[@]}" dirs < <(python3 benchmarks/accuracy.py dirs --rows "${words[@]}")
+done
 for d in "${dirs[@]}"; do
     [ -f "$d/commands.txt" ] || rm -rf "$d"
 done
 
 start=$(date +%s)
-timeout -s TERM "$(training_budget)" python3 benchmarks/accuracy.py run --rows "$rows" --jobs "$jobs" \
-    device=cuda threads=2 log.progress=false log.tensorboard=false "${extra[@]}"
+train_s=$(training_budget)
+for spec in "${specs[@]}"; do
+    read -r -a words <<< "$spec"  # ROWS key=value...
+    timeout -s TERM "$train_s" python3 benchmarks/accuracy.py run --rows "${words[0]}" --jobs "$jobs" \
+        device=cuda threads=2 log.progress=false log.tensorboard=false "${words[@]:1}" &
+done
+wait
 echo "training ended after $(( $(date +%s) - start )) s"
 for _ in $(seq 30); do pgrep -f "dirnet train" >/dev/null || break; sleep 1; done
 nvidia-smi --query-gpu=name,memory.used,utilization.gpu --format=csv
