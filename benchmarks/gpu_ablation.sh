@@ -36,12 +36,14 @@ done
 
 start=$(date +%s)
 train_s=$(training_budget)
+pids=()
 for spec in "${specs[@]}"; do
     read -r -a words <<< "$spec"  # ROWS key=value...
     timeout -s TERM "$train_s" python3 benchmarks/accuracy.py run --rows "${words[0]}" --jobs "$jobs" \
         device=cuda threads=2 log.progress=false log.tensorboard=false "${words[@]:1}" &
+    pids+=($!)
 done
-wait
+wait "${pids[@]}"  # a bare `wait` would also wait for the log's tee, forever
 echo "training ended after $(( $(date +%s) - start )) s"
 for _ in $(seq 30); do pgrep -f "dirnet train" >/dev/null || break; sleep 1; done
 nvidia-smi --query-gpu=name,memory.used,utilization.gpu --format=csv

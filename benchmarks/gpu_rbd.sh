@@ -26,6 +26,7 @@ start=$(date +%s)
 train_s=$(training_budget)
 timeout -s TERM "$train_s" python3 benchmarks/tune.py run rbd-full --variants "${variants%,}" \
     --jobs $# "${common[@]}" &
+pids=($!)
 for v in "$@"; do
     [ "$v" = none ] && continue  # without RBD the candidate row is the imb+dte row
     # the variant's distill.* overrides, as tune.py defines them
@@ -33,8 +34,9 @@ for v in "$@"; do
 print('\n'.join(a for a in tune.GRIDS['rbd-full']['f-$v'] if a.startswith('distill.')))")
     timeout -s TERM "$train_s" python3 benchmarks/accuracy.py run --rows dirnet \
         "name=resnet20_dirnet_c30_$v" "${over[@]}" "${common[@]}" &
+    pids+=($!)
 done
-wait
+wait "${pids[@]}"  # a bare `wait` would also wait for the log's tee, forever
 echo "training ended after $(( $(date +%s) - start )) s"
 for _ in $(seq 30); do pgrep -f "dirnet train" >/dev/null || break; sleep 1; done
 
