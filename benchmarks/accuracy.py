@@ -167,16 +167,35 @@ def write_table(rows: list[dict], results: Path, md: Path, png: Path, epochs: in
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(8, 5))
+        fig, (ax, ax_seeds) = plt.subplots(1, 2, figsize=(12, 5), width_ratios=(3, 2))
         for r in rows:
             ax.plot(range(1, len(r["curve"]) + 1), r["curve"], label=r["name"],
                     lw=2.2 if r["name"] in ("dirnet", "fp") else 1.2)
-        ax.set(xlabel="epoch", ylabel="test top-1 (%)", title=f"ResNet-20, {dataset}")
+        ax.set(xlabel="epoch", ylabel="test top-1 (%)", title=f"ResNet-20, {dataset}: seed 0")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, ncol=3)
+        plot_seeds(ax_seeds, rows)
         fig.tight_layout()
         fig.savefig(png, dpi=110)
         plt.close(fig)
+
+
+def plot_seeds(ax, rows: list[dict]) -> None:
+    """Final top-1 of every finished seed as dots, the mean as a bar: single runs
+    at this budget differ by up to two points, and the plot should show it."""
+    for y, r in enumerate(rows):
+        tops = list(r.get("seed_top1", {}).values()) or ([r["top1"]] if r["finished"] else [])
+        if not tops:
+            continue
+        mean = sum(tops) / len(tops)
+        ax.scatter(tops, [y] * len(tops), s=18, alpha=0.7, color="C0", zorder=3)
+        ax.plot([mean, mean], [y - 0.3, y + 0.3], color="C3", lw=2)
+        ax.annotate(f"{mean:.2f}" + (f" (n={len(tops)})" if len(tops) > 1 else ""),
+                    (mean, y), xytext=(6, 4), textcoords="offset points", fontsize=7)
+    ax.set_yticks(range(len(rows)), [r["name"] for r in rows])
+    ax.invert_yaxis()
+    ax.set(xlabel="final test top-1 (%)", title="every seed (dots) and their mean (bar)")
+    ax.grid(alpha=0.3, axis="x")
 
 
 def finished(row: str, extra: list[str]) -> bool:
