@@ -187,7 +187,7 @@ def plot_seeds(ax, rows: list[dict]) -> None:
         tops = list(r.get("seed_top1", {}).values()) or ([r["top1"]] if r["finished"] else [])
         if not tops:
             continue
-        mean = sum(tops) / len(tops)
+        mean = r.get("mean_top1", tops[0])  # read_rows' mean where there are seeds
         ax.scatter(tops, [y] * len(tops), s=18, alpha=0.7, color="C0", zorder=3)
         ax.plot([mean, mean], [y - 0.3, y + 0.3], color="C3", lw=2)
         ax.annotate(f"{mean:.2f}" + (f" (n={len(tops)})" if len(tops) > 1 else ""),

@@ -35,32 +35,18 @@ for d in "${dirs[@]}"; do
 done
 
 start=$(date +%s)
-train_s=$(training_budget)
-pids=()
 for spec in "${specs[@]}"; do
     read -r -a words <<< "$spec"  # ROWS key=value...
-    timeout -s TERM "$train_s" python3 benchmarks/accuracy.py run --rows "${words[0]}" --jobs "$jobs" \
-        device=cuda threads=2 log.progress=false log.tensorboard=false "${words[@]:1}" &
-    pids+=($!)
+    launch python3 benchmarks/accuracy.py run --rows "${words[0]}" --jobs "$jobs" \
+        device=cuda threads=2 log.progress=false log.tensorboard=false "${words[@]:1}"
 done
-wait "${pids[@]}"  # a bare `wait` would also wait for the log's tee, forever
+wait_launched
 echo "training ended after $(( $(date +%s) - start )) s"
-for _ in $(seq 30); do pgrep -f "dirnet train" >/dev/null || break; sleep 1; done
 nvidia-smi --query-gpu=name,memory.used,utilization.gpu --format=csv
 
 # At most 8 files come back, 16 MiB each: two tarballs of runs plus this log.
 set -- "${dirs[@]}"
 half=$(( ($# + 1) / 2 ))
-pack() {
-    local name=$1; shift
-    local paths=()
-    for d in "$@"; do
-        for f in config.yaml metrics.jsonl summary.json commands.txt checkpoints/last.pt; do
-            [ -f "$d/$f" ] && paths+=("$d/$f")
-        done
-    done
-    [ ${#paths[@]} -gt 0 ] && tar czf "$out/$name" "${paths[@]}"
-}
 pack runs_a.tgz "${@:1:$half}"
 pack runs_b.tgz "${@:$((half + 1))}"
 ls -l "$out"

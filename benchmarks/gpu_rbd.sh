@@ -23,31 +23,19 @@ source "$(dirname "$0")/gpu_setup.sh"  # data, MPS (sets $jobs), log to $out
 common=(device=cuda threads=2 log.progress=false log.tensorboard=false)
 variants=$(IFS=,; for v in "$@"; do printf 'f-%s,' "$v"; done)
 start=$(date +%s)
-train_s=$(training_budget)
-timeout -s TERM "$train_s" python3 benchmarks/tune.py run rbd-full --variants "${variants%,}" \
-    --jobs $# "${common[@]}" &
-pids=($!)
+launch python3 benchmarks/tune.py run rbd-full --variants "${variants%,}" --jobs $# "${common[@]}"
 for v in "$@"; do
     [ "$v" = none ] && continue  # without RBD the candidate row is the imb+dte row
     # the variant's distill.* overrides, as tune.py defines them
     mapfile -t over < <(python3 -c "import sys; sys.path.insert(0, 'benchmarks'); import tune
 print('\n'.join(a for a in tune.GRIDS['rbd-full']['f-$v'] if a.startswith('distill.')))")
-    timeout -s TERM "$train_s" python3 benchmarks/accuracy.py run --rows dirnet \
-        "name=resnet20_dirnet_c30_$v" "${over[@]}" "${common[@]}" &
-    pids+=($!)
+    launch python3 benchmarks/accuracy.py run --rows dirnet \
+        "name=resnet20_dirnet_c30_$v" "${over[@]}" "${common[@]}"
 done
-wait "${pids[@]}"  # a bare `wait` would also wait for the log's tee, forever
+wait_launched
 echo "training ended after $(( $(date +%s) - start )) s"
-for _ in $(seq 30); do pgrep -f "dirnet train" >/dev/null || break; sleep 1; done
 
-keep=(config.yaml metrics.jsonl summary.json commands.txt checkpoints/last.pt)
-files=()
-for v in "$@"; do
-    for f in "${keep[@]}"; do
-        [ -f "runs/resnet20_dirnet_c30_$v/$f" ] && files+=("runs/resnet20_dirnet_c30_$v/$f")
-    done
-done
-[ ${#files[@]} -gt 0 ] && tar czf "$out/rows.tgz" "${files[@]}"
+pack rows.tgz $(for v in "$@"; do echo "runs/resnet20_dirnet_c30_$v"; done)
 # last.pt comes back too, so a held-out run the budget cut short can be resumed
-tar czf "$out/heldout.tgz" --exclude='*/checkpoints/best.pt' $(for v in "$@"; do echo "runs/tune/f-$v"; done)
+pack heldout.tgz $(for v in "$@"; do echo "runs/tune/f-$v"; done)
 ls -l "$out"

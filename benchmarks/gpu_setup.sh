@@ -1,15 +1,7 @@
 # Sourced by the gpu_*.sh scripts: environment, machine facts, CIFAR-10 from
-# $data, and CUDA MPS when it starts (then jobs=8, else jobs=5). Needs $data,
-# $out and $budget: the whole script's wall-clock seconds. training_budget
-# says how many of them are left for training once set-up has run, keeping
-# PACK_S for packing the results (a device call's timeout must not cut the
-# packing: give the call a timeout_s of at least the budget + 10).
-call_start=$(date +%s)
-PACK_S=${PACK_S:-45}
-training_budget() {
-    local left=$(( budget - ($(date +%s) - call_start) - PACK_S ))
-    [ "$left" -gt 60 ] && echo "$left" || echo 60
-}
+# $data, CUDA MPS when it starts (then jobs=8, else jobs=5), and the helpers
+# of gpu_lib.sh. Needs $data, $out and $budget (see gpu_lib.sh).
+source "$(dirname "${BASH_SOURCE[0]}")/gpu_lib.sh"  # training_budget, launch, wait_launched, pack
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 mkdir -p "$out"
 exec > >(tee -a "$out/gpu_${GPU_LOG:-run}.log") 2>&1
@@ -36,4 +28,5 @@ else
     echo quit | nvidia-cuda-mps-control 2>/dev/null
     unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
 fi
+
 

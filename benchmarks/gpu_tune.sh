@@ -12,8 +12,8 @@ shift 3
 source "$(dirname "$0")/gpu_setup.sh"  # data, MPS (sets $jobs), log to $out
 
 start=$(date +%s)
-timeout -s TERM "$(training_budget)" python3 benchmarks/tune.py run "$@" --jobs "$jobs" device=cuda threads=2
+launch python3 benchmarks/tune.py run "$@" --jobs "$jobs" device=cuda threads=2
+wait_launched
 echo "tuning ended after $(( $(date +%s) - start )) s"
-for _ in $(seq 30); do pgrep -f "dirnet train" >/dev/null || break; sleep 1; done
 tar czf "$out/tune_runs.tgz" --exclude='*/checkpoints/*' runs/tune
 ls -l "$out"

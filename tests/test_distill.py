@@ -138,3 +138,22 @@ def test_block_layers_on_block_stages_and_flat_stages(arch, kw):
         binary = [i for i in range(len(seq))
                   if any(isinstance(m, BINARY_LAYERS) for m in seq[i].modules())]
         assert blocks == [f"features.{i}" for i in binary] and len(blocks) > len(stages)
+
+
+def test_teacher_is_loaded_frozen_and_must_match_the_run(tmp_path):
+    from dirnet.train import checkpoint as ckpt
+    from dirnet.train.config import load_config
+    from dirnet.train.engine import _load_teacher
+
+    fp = dirnet.models.create("resnet20", num_classes=10)
+    path = tmp_path / "fp.pt"
+    torch.save({"format": ckpt.FORMAT, "model": fp.state_dict(),
+                "config": load_config(None, ["model.arch=resnet20", "method=fp"]),
+                "num_classes": 10, "in_channels": 3, "image_size": 32}, path)
+    cfg = load_config(None, ["model.arch=resnet20", "method=dirnet", f"distill.teacher={path}"])
+    teacher = _load_teacher(cfg, 10, 3, 32, "cpu")
+    assert not teacher.training
+    for k, v in fp.state_dict().items():
+        assert torch.equal(teacher.state_dict()[k], v)
+    with pytest.raises(ValueError, match="trained for"):
+        _load_teacher(cfg, 100, 3, 32, "cpu")

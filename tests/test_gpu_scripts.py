@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-SCRIPTS = sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("gpu_*.sh"))
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+SCRIPTS = sorted(BENCH.glob("gpu_*.sh"))
 
 
 def test_scripts_found() -> None:
-    assert {p.name for p in SCRIPTS} >= {"gpu_setup.sh", "gpu_ablation.sh", "gpu_rbd.sh"}
+    assert {p.name for p in SCRIPTS} >= {"gpu_lib.sh", "gpu_setup.sh", "gpu_ablation.sh", "gpu_rbd.sh"}
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
@@ -46,3 +47,35 @@ def test_bare_wait_does_hang_behind_a_tee(tmp_path: Path) -> None:
     except subprocess.TimeoutExpired:
         return
     pytest.skip("this bash returns from a bare wait (older than 5.1)")
+
+
+def test_helpers_behind_a_tee(tmp_path: Path) -> None:
+    """gpu_lib.sh as the scripts use it: jobs launched under the budget, waited for
+    behind the log's tee, and runs packed with only what reading or resuming needs."""
+    run = tmp_path / "runs" / "r"
+    (run / "checkpoints").mkdir(parents=True)
+    for f in ("config.yaml", "metrics.jsonl", "summary.json", "commands.txt",
+              "checkpoints/last.pt", "checkpoints/best.pt", "events.tb"):
+        (run / f).write_text("x")
+    lib = BENCH / "gpu_lib.sh"
+    script = tmp_path / "s.sh"
+    script.write_text(f"""out={tmp_path} budget=1000 PACK_S=100
+source {lib}
+exec > >(tee -a "$out/log") 2>&1
+echo "budget $(training_budget)"
+launch sleep 0.2
+launch bash -c 'echo launched-ran'
+wait_launched
+budget=0; echo "floor $(training_budget)"
+cd {tmp_path} && pack runs.tgz runs/r runs/missing
+echo packed
+""")
+    done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    budget = int(re.search(r"budget (\d+)", done.stdout).group(1))
+    assert budget in (899, 900) and "floor 60" in done.stdout  # 1000 - PACK_S, less a tick
+    assert "launched-ran" in done.stdout and done.stdout.rstrip().endswith("packed")
+    listed = subprocess.run(["tar", "tzf", str(tmp_path / "runs.tgz")], capture_output=True,
+                            text=True, check=True).stdout.split()
+    assert sorted(listed) == sorted(f"runs/r/{f}" for f in (
+        "config.yaml", "metrics.jsonl", "summary.json", "commands.txt", "checkpoints/last.pt"))

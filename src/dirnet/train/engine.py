@@ -117,9 +117,11 @@ def _load_teacher(cfg, num_classes, in_channels, image_size, device):
     if tcfg["model"]["arch"] != cfg["model"]["arch"]:
         raise ValueError(f"teacher arch {tcfg['model']['arch']!r} differs from the student's "
                          f"{cfg['model']['arch']!r}; RBD aligns same-named layers")
-    teacher = build_model(tcfg, num_classes=num_classes, in_channels=in_channels, image_size=image_size)
-    teacher.load_state_dict(tck["model"])
-    return teacher.to(device).eval()
+    trained_for = (tck["num_classes"], tck["in_channels"], tck.get("image_size", 32))
+    if trained_for != (num_classes, in_channels, image_size):
+        raise ValueError(f"teacher {path!r} was trained for (classes, channels, image size) "
+                         f"{trained_for}; this run has {(num_classes, in_channels, image_size)}")
+    return ckpt.model_from(tck).to(device)
 
 
 def train(cfg: dict[str, Any], *, resume: bool = False, run_dir: str | Path | None = None,
