@@ -37,7 +37,7 @@ def assert_png(path) -> None:
 
 
 def one_conv(method: str, weight: torch.Tensor) -> nn.Module:
-    conv = BinaryConv2d(weight.shape[1], weight.shape[0], weight.shape[2], padding=1, recipe=method)
+    conv = dirnet.methods.get(method).conv2d(weight.shape[1], weight.shape[0], weight.shape[2], padding=1)
     with torch.no_grad():
         conv.weight.copy_(weight)
     return nn.Sequential(conv)
@@ -281,5 +281,5 @@ def test_analyze_cli_on_metrics_only_run(tmp_path, capsys):
 
 def test_training_side_never_imports_analysis():
     code = ("import sys, dirnet, dirnet.train, dirnet.models, dirnet.data, dirnet.nn, "
-            "dirnet.binarize\nassert 'dirnet.analysis' not in sys.modules, 'imported'")
+            "dirnet.parts\nassert 'dirnet.analysis' not in sys.modules, 'imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

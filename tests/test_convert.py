@@ -79,7 +79,7 @@ def test_reactnet_replaces_activations():
     bnn(torch.randn(2, 3, 16, 16))  # materialises the lazy RPReLUs
 
 
-@pytest.mark.parametrize("method", dirnet.methods.list())
+@pytest.mark.parametrize("method", dirnet.methods.names())
 def test_state_dict_round_trip_outputs_and_grads(method):
     torch.manual_seed(1)
     a = dirnet.binarize(tiny_resnet(), method)
@@ -103,7 +103,7 @@ def test_state_dict_round_trip_outputs_and_grads(method):
         torch.testing.assert_close(pa.grad, pb.grad, msg=n)
 
 
-@pytest.mark.parametrize("method", dirnet.methods.list())
+@pytest.mark.parametrize("method", dirnet.methods.names())
 def test_training_steps_reduce_loss(method):
     torch.manual_seed(0)
     model = dirnet.binarize(tiny_resnet(4), method)

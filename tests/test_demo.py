@@ -9,7 +9,7 @@ def test_demo_prints_table_and_writes_run_dir(tmp_path, capsys):
     assert cli(["demo", "--epochs", "1", "--train-subset", "256", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "model" in text and "top-1" in text and "size" in text
-    assert "resnet20 fp32" in text and "resnet20 dirnet (1-bit)" in text
+    assert "resnet20 fp" in text and "resnet20 dirnet (1-bit)" in text
     assert str(out) in text
     png = out / "training_curves.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from dirnet.binarize import (
+from dirnet.parts import (
     DTE,
     EDE,
     ApproxSign,

@@ -8,11 +8,11 @@ from dirnet.methods import Recipe
 
 
 def test_six_methods_listed():
-    assert dirnet.methods.list() == ["bireal", "bnn", "dirnet", "irnet", "reactnet", "xnor"]
+    assert dirnet.methods.names() == ["bireal", "bnn", "dirnet", "irnet", "reactnet", "xnor"]
 
 
 def test_every_recipe_documents_itself():
-    for name in dirnet.methods.list():
+    for name in dirnet.methods.names():
         doc = dirnet.methods.get(name).__doc__
         assert name in doc and "weights:" in doc and "activations:" in doc
 
@@ -27,7 +27,7 @@ def test_irnet_defaults():
 def test_register_user_recipe_and_round_trip():
     r = Recipe("mine", "test", weight_transform="imb", input_estimator="approxsign")
     dirnet.methods.register("mine-test", r, overwrite=True)
-    assert "mine-test" in dirnet.methods.list()
+    assert "mine-test" in dirnet.methods.names()
     assert Recipe.from_dict(dirnet.methods.get("mine-test").to_dict()) == dirnet.methods.get("mine-test")
     with pytest.raises(ValueError, match="already registered"):
         dirnet.methods.register("mine-test", r)

@@ -176,7 +176,7 @@ def test_cli(capsys):
     assert summary_main(["--arch", "resnet20", "--method", "bnn", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["totals"]["binary_params"] == hand_totals(*resnet20_layers(), 64, 10)["binary_params"]
-    assert summary_main(["--arch", "resnet20", "--method", "fp32", "--num-classes", "100"]) == 0
+    assert summary_main(["--arch", "resnet20", "--method", "fp", "--num-classes", "100"]) == 0
     out = capsys.readouterr().out
     assert "compression 1.00x" in out and "(1, 3, 32, 32)" in out
     assert summary_main(["--arch", "no_such_net"]) == 2

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from dirnet.binarize import IMB, NoTransform, XNORScale, make_weight_transform
-from dirnet.binarize.estimators import ClippedSTE
 from dirnet.nn.quantizers import WeightQuantizer
+from dirnet.parts import IMB, NoTransform, XNORScale, make_weight_transform
+from dirnet.parts.estimators import ClippedSTE
 
 
 def test_imb_balance_standardize_power_of_two():

@@ -109,7 +109,7 @@ def cmd_demo(argv: list[str]) -> int:
 def cmd_methods(argv: list[str]) -> int:
     import dirnet
 
-    for name in dirnet.methods.list():
+    for name in dirnet.methods.names():
         print(dirnet.methods.describe(name), end="\n\n")
     return 0
 

@@ -126,14 +126,11 @@ def binarize(
             if reason is not None:
                 report.append(ConversionEntry(name, kind, "kept", reason))
                 continue
-            if isinstance(m, nn.Conv2d):
-                if m.padding_mode != "zeros":
-                    raise ValueError(
-                        f"cannot binarize {name}: padding_mode={m.padding_mode!r}; binary convs "
-                        f"support constant padding only (keep it with keep=[{name!r}])")
-                new = BinaryConv2d.from_float(m, recipe)
-            else:
-                new = BinaryLinear.from_float(m, recipe)
+            if isinstance(m, nn.Conv2d) and m.padding_mode != "zeros":
+                raise ValueError(
+                    f"cannot binarize {name}: padding_mode={m.padding_mode!r}; binary convs "
+                    f"support constant padding only (keep it with keep=[{name!r}])")
+            new = recipe.binary_copy(m)
             _set_submodule(model, name, new)
             report.append(ConversionEntry(name, kind, "binarized", recipe.name))
         elif recipe.activation == "rprelu" and type(m) in _ACTIVATIONS and not _user_keeps(rules, name, m):

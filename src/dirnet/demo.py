@@ -122,9 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     input_size = (1, 1, 28, 28)
     fp_model, _ = load_model(out / "fp")
     bn_model, _ = load_model(out / "dirnet")
-    rows = [("resnet20 fp32", fp["test_top1"], _size_bytes(fp_model, input_size)),
+    rows = [("resnet20 fp", fp["test_top1"], _size_bytes(fp_model, input_size)),
             ("resnet20 dirnet (1-bit)", bn["test_top1"], _size_bytes(bn_model, input_size))]
-    curves = _plot({"fp32": read_metrics(out / "fp"), "dirnet": read_metrics(out / "dirnet")},
+    curves = _plot({"fp": read_metrics(out / "fp"), "dirnet": read_metrics(out / "dirnet")},
                    out / "training_curves.png")
     deployed = None if a.no_export else _deploy(bn_model, out, input_size)
 

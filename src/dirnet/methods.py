@@ -6,7 +6,7 @@ activation replacement (RPReLU), the padding value and the schedule. Layers
 are configured by a recipe; :func:`dirnet.binarize` applies one to a model.
 
     >>> import dirnet
-    >>> dirnet.methods.list()
+    >>> dirnet.methods.names()
     ['bireal', 'bnn', 'dirnet', 'irnet', 'reactnet', 'xnor']
     >>> dirnet.methods.get("irnet").replace(t_min=0.1)   # VGG-Small's setting
 """
@@ -16,8 +16,13 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
 
-from dirnet.binarize.estimators import ESTIMATORS, make_estimator
-from dirnet.binarize.weights import WEIGHT_TRANSFORMS, make_weight_transform
+from torch import nn
+
+from dirnet.nn.binary_layers import BinaryConv2d, BinaryLinear
+from dirnet.nn.quantizers import ActivationQuantizer, WeightQuantizer
+from dirnet.nn.react import RSign
+from dirnet.parts.estimators import ESTIMATORS, make_estimator
+from dirnet.parts.weights import WEIGHT_TRANSFORMS, make_weight_transform
 
 _SHIFTS = ("none", "rsign")
 _ACTIVATIONS = ("keep", "rprelu")
@@ -76,20 +81,42 @@ class Recipe:
                               granularity=self.granularity,
                               distribution=self.distribution and not for_weights)
 
-    def make_input_quantizer(self, channels: int, channel_dim: int = 1):
-        from dirnet.nn.quantizers import ActivationQuantizer
-        from dirnet.nn.react import RSign
-
+    def make_input_quantizer(self, channels: int, channel_dim: int = 1) -> ActivationQuantizer:
         shift = RSign(channels, channel_dim) if self.input_shift == "rsign" else None
         return ActivationQuantizer(channels, self._estimator(self.input_estimator, for_weights=False),
                                    shift=shift, channel_dim=channel_dim,
                                    sigma_momentum=self.sigma_momentum)
 
-    def make_weight_quantizer(self):
-        from dirnet.nn.quantizers import WeightQuantizer
-
+    def make_weight_quantizer(self) -> WeightQuantizer:
         return WeightQuantizer(make_weight_transform(self.weight_transform),
                                self._estimator(self.weight_estimator, for_weights=True))
+
+    # -- building layers: the only place a recipe meets the layer classes -----
+    def _quantization(self, in_channels: int, channel_dim: int) -> dict[str, Any]:
+        return {"input_quantizer": self.make_input_quantizer(in_channels, channel_dim),
+                "weight_quantizer": self.make_weight_quantizer(), "method": self.name}
+
+    def conv2d(self, in_channels: int, out_channels: int, kernel_size, *args: Any,
+               pad_value: float | None = None, **kwargs: Any) -> BinaryConv2d:
+        """A new :class:`BinaryConv2d` (``nn.Conv2d``'s arguments) quantized as this recipe says."""
+        return BinaryConv2d(in_channels, out_channels, kernel_size, *args,
+                            **self._quantization(in_channels, 1),
+                            pad_value=self.pad_value if pad_value is None else pad_value, **kwargs)
+
+    def linear(self, in_features: int, out_features: int, bias: bool = True,
+               **kwargs: Any) -> BinaryLinear:
+        """A new :class:`BinaryLinear` (``nn.Linear``'s arguments) quantized as this recipe says."""
+        return BinaryLinear(in_features, out_features, bias, **self._quantization(in_features, -1),
+                            **kwargs)
+
+    def binary_copy(self, layer: nn.Conv2d | nn.Linear) -> BinaryConv2d | BinaryLinear:
+        """A binary copy of a float conv or linear: same geometry and latent weights."""
+        if isinstance(layer, nn.Conv2d):
+            return BinaryConv2d.from_float(layer, **self._quantization(layer.in_channels, 1),
+                                           pad_value=self.pad_value)
+        if isinstance(layer, nn.Linear):
+            return BinaryLinear.from_float(layer, **self._quantization(layer.in_features, -1))
+        raise TypeError(f"a recipe binarizes nn.Conv2d and nn.Linear, not {type(layer).__name__}")
 
     # -- (de)serialisation --------------------------------------------------
     def replace(self, **changes: Any) -> Recipe:
@@ -152,7 +179,7 @@ def get(name: str) -> Recipe:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown binarization method {name!r}; available: {list()}") from None
+        raise KeyError(f"unknown binarization method {name!r}; available: {names()}") from None
     except TypeError:
         raise TypeError(f"method name must be a string, got {type(name).__name__}") from None
 
@@ -162,7 +189,7 @@ def get_recipe(method: str | Recipe) -> Recipe:
     return method if isinstance(method, Recipe) else get(method)
 
 
-def list() -> list[str]:
+def names() -> list[str]:
     """Names of all registered methods, sorted."""
     return sorted(_REGISTRY)
 

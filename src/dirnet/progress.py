@@ -5,7 +5,7 @@ import math
 
 from torch import nn
 
-from dirnet.binarize.estimators import GradientEstimator
+from dirnet.parts.estimators import GradientEstimator
 
 
 def set_progress(model: nn.Module, p: float, epochs: int | None = None) -> None:

@@ -16,8 +16,8 @@ def _summary_parser() -> argparse.ArgumentParser:
         description="Parameters, memory and MACs of a zoo model by precision, layer by layer.")
     p.add_argument("--arch", required=True, help="model name from dirnet.models (e.g. resnet20)")
     p.add_argument("--method", default="dirnet",
-                   help="binarization method (dirnet.methods.list()), or 'fp32' for the "
-                        "full-precision model (default: dirnet)")
+                   help="binarization method (dirnet.methods.names()), or 'fp' for the "
+                        "full-precision model, as in run configs (default: dirnet)")
     p.add_argument("--input-size", type=int, nargs="+", default=None, metavar="N",
                    help="input shape with the batch dimension, e.g. 1 3 224 224 "
                         "(default: 1 C 32 32, C = the model's input channels)")
@@ -39,7 +39,7 @@ def summary_main(argv: Sequence[str] | None = None) -> int:
 
     try:
         model = dirnet.models.create(args.arch, num_classes=args.num_classes)
-        if args.method.lower() not in ("fp32", "none", "float"):
+        if args.method != "fp":
             model = dirnet.binarize(model, args.method)
         if args.input_size is None:
             c = next((m.in_channels for m in model.modules() if isinstance(m, nn.Conv2d)), 3)

@@ -46,7 +46,7 @@ from torch import Tensor, nn
 
 from dirnet.analysis._layers import binary_layers, require_binary_layers
 from dirnet.analysis.entropy import layer_weight_entropy, sign_entropy
-from dirnet.binarize.sign import sign_pm1
+from dirnet.parts.sign import sign_pm1
 
 #: Threshold of the "above" updating-capability fraction (the issue's 0.1).
 UPDATE_THRESHOLD = 0.1

@@ -163,7 +163,7 @@ def plot_estimator_shapes(path: str | Path, t_min: float = 1e-3, t_max: float = 
     ``(k t / sigma)(1 - tanh^2(t x / sigma))`` (with sigma = 1 it equals EDE).
     The curves come from the library's own estimator objects.
     """
-    from dirnet.binarize.estimators import DTE, EDE, ClippedSTE
+    from dirnet.parts.estimators import DTE, EDE, ClippedSTE
 
     if not progress:
         raise ValueError("plot_estimator_shapes: give at least one progress value")
@@ -195,7 +195,7 @@ def plot_weight_histograms(model: nn.Module, path: str | Path, max_layers: int =
     The IMB view is computed with the IMB transform whatever the layer's method,
     so one can see what IMB would do to, e.g., a bnn model's weights.
     """
-    from dirnet.binarize.weights import IMB
+    from dirnet.parts.weights import IMB
 
     layers = require_binary_layers(model)
     if max_layers < 1:

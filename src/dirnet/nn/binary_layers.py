@@ -2,7 +2,9 @@
 
 They subclass ``nn.Conv2d`` / ``nn.Linear`` so ``weight`` is the latent weight
 and every usual attribute keeps its meaning. ``forward`` binarizes the input
-and the weight as the layer's recipe says (see :mod:`dirnet.methods`).
+and the weight with the two quantizers the layer is given (Larq's split): the
+layer knows nothing of methods. A recipe builds the quantizers and the layer
+(``dirnet.methods.get("dirnet").conv2d(...)``); ``dirnet.binarize`` asks it to.
 """
 from __future__ import annotations
 
@@ -10,21 +12,24 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-
-def _resolve(recipe):
-    from dirnet.methods import get_recipe
-
-    return get_recipe(recipe)
+from dirnet.nn.quantizers import ActivationQuantizer, WeightQuantizer
 
 
 class _BinaryMixin:
-    """What both binary layers share: quantizers, recipe name, deployment view."""
+    """What both binary layers share: quantizers, method name, deployment view."""
 
-    def _setup_quantizers(self, recipe, in_channels: int, channel_dim: int) -> None:
-        recipe = _resolve(recipe)
-        self.method = recipe.name
-        self.input_quantizer = recipe.make_input_quantizer(in_channels, channel_dim)
-        self.weight_quantizer = recipe.make_weight_quantizer()
+    def _set_quantizers(self, input_quantizer: ActivationQuantizer,
+                        weight_quantizer: WeightQuantizer, method: str) -> None:
+        if not isinstance(input_quantizer, ActivationQuantizer):
+            raise TypeError(f"input_quantizer must be an ActivationQuantizer, got "
+                            f"{type(input_quantizer).__name__} (build layers with a recipe: "
+                            f"dirnet.methods.get(name).conv2d(...))")
+        if not isinstance(weight_quantizer, WeightQuantizer):
+            raise TypeError(f"weight_quantizer must be a WeightQuantizer, got "
+                            f"{type(weight_quantizer).__name__}")
+        self.method = method
+        self.input_quantizer = input_quantizer
+        self.weight_quantizer = weight_quantizer
 
     def binary_weight(self) -> tuple[Tensor, Tensor]:
         """``(signs, scale)``: the effective weight is ``signs * scale[:, None, ...]``."""
@@ -41,6 +46,8 @@ class BinaryConv2d(_BinaryMixin, nn.Conv2d):
     ``pad_value`` is what the binarized input is padded with: +1 ("one
     padding", the default of every recipe: a 1-bit kernel can represent it)
     or 0 (zero padding, handled exactly here and corrected in deployment).
+    ``method`` only names the recipe the quantizers came from (export and
+    reports show it).
     """
 
     def __init__(
@@ -55,8 +62,10 @@ class BinaryConv2d(_BinaryMixin, nn.Conv2d):
         bias: bool = False,
         padding_mode: str = "zeros",
         *,
-        recipe="dirnet",
-        pad_value: float | None = None,
+        input_quantizer: ActivationQuantizer,
+        weight_quantizer: WeightQuantizer,
+        pad_value: float = 1.0,
+        method: str = "custom",
         device=None,
         dtype=None,
     ):
@@ -67,11 +76,11 @@ class BinaryConv2d(_BinaryMixin, nn.Conv2d):
             )
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device=device, dtype=dtype)
-        self._setup_quantizers(recipe, in_channels, channel_dim=1)
-        value = _resolve(recipe).pad_value if pad_value is None else pad_value
-        if value not in (0.0, 1.0):
-            raise ValueError(f"pad_value must be 1.0 (one padding) or 0.0 (zero padding), got {value!r}")
-        self.pad_value = float(value)
+        self._set_quantizers(input_quantizer, weight_quantizer, method)
+        if pad_value not in (0.0, 1.0):
+            raise ValueError(f"pad_value must be 1.0 (one padding) or 0.0 (zero padding), "
+                             f"got {pad_value!r}")
+        self.pad_value = float(pad_value)
         self._pads = self._explicit_pads()
 
     def _explicit_pads(self) -> tuple[int, int, int, int]:
@@ -101,11 +110,15 @@ class BinaryConv2d(_BinaryMixin, nn.Conv2d):
         return super().extra_repr() + f", method={self.method}, pad_value={self.pad_value:g}"
 
     @classmethod
-    def from_float(cls, conv: nn.Conv2d, recipe, pad_value: float | None = None) -> BinaryConv2d:
-        """A binary copy of ``conv`` with the same geometry and latent weights."""
+    def from_float(cls, conv: nn.Conv2d, **quantization) -> BinaryConv2d:
+        """A binary copy of ``conv`` with the same geometry and latent weights.
+
+        ``quantization``: ``input_quantizer``, ``weight_quantizer`` and
+        optionally ``pad_value`` and ``method``, as for the constructor.
+        """
         new = cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
                   conv.padding, conv.dilation, conv.groups, conv.bias is not None,
-                  conv.padding_mode, recipe=recipe, pad_value=pad_value,
+                  conv.padding_mode, **quantization,
                   device=conv.weight.device, dtype=conv.weight.dtype)
         with torch.no_grad():
             new.weight.copy_(conv.weight)
@@ -118,9 +131,10 @@ class BinaryLinear(_BinaryMixin, nn.Linear):
     """A fully connected layer with 1-bit inputs and weights."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 recipe="dirnet", device=None, dtype=None):
+                 input_quantizer: ActivationQuantizer, weight_quantizer: WeightQuantizer,
+                 method: str = "custom", device=None, dtype=None):
         super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
-        self._setup_quantizers(recipe, in_features, channel_dim=-1)
+        self._set_quantizers(input_quantizer, weight_quantizer, method)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(self.input_quantizer(x), self.weight_quantizer(self.weight), self.bias)
@@ -129,9 +143,10 @@ class BinaryLinear(_BinaryMixin, nn.Linear):
         return super().extra_repr() + f", method={self.method}"
 
     @classmethod
-    def from_float(cls, linear: nn.Linear, recipe) -> BinaryLinear:
+    def from_float(cls, linear: nn.Linear, **quantization) -> BinaryLinear:
+        """A binary copy of ``linear``; ``quantization`` as for the constructor."""
         new = cls(linear.in_features, linear.out_features, linear.bias is not None,
-                  recipe=recipe, device=linear.weight.device, dtype=linear.weight.dtype)
+                  **quantization, device=linear.weight.device, dtype=linear.weight.dtype)
         with torch.no_grad():
             new.weight.copy_(linear.weight)
             if linear.bias is not None:

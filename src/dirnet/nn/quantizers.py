@@ -8,9 +8,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from dirnet.binarize.estimators import GradientEstimator
-from dirnet.binarize.sign import binarize_with, sign_pm1
-from dirnet.binarize.weights import WeightTransform
+from dirnet.parts.estimators import GradientEstimator
+from dirnet.parts.sign import binarize_with, sign_pm1
+from dirnet.parts.weights import WeightTransform
 
 
 class ActivationQuantizer(nn.Module):

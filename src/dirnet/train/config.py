@@ -122,8 +122,8 @@ def validate(cfg: dict[str, Any]) -> None:
     import dirnet
 
     method = cfg["method"]
-    if method != "fp" and method not in dirnet.methods.list():
-        raise ConfigError(f"method {method!r} is unknown; choose 'fp' or one of {dirnet.methods.list()}")
+    if method != "fp" and method not in dirnet.methods.names():
+        raise ConfigError(f"method {method!r} is unknown; choose 'fp' or one of {dirnet.methods.names()}")
     if cfg["amp"] not in (None, "bf16", "fp16"):
         raise ConfigError(f"amp must be null, bf16 or fp16, got {cfg['amp']!r}")
     if cfg["optim"]["name"] not in ("sgd", "adam", "adamw"):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from dirnet.binarize.schedule import tanh_schedule
+from dirnet.parts.schedule import tanh_schedule
 
 
 class GradientEstimator(nn.Module):
@@ -81,7 +81,7 @@ class EDE(GradientEstimator):
     """IR-Net's Error Decay Estimator: ``k * t * (1 - tanh(t x)^2)``, two-stage schedule.
 
     ``t`` grows from ``t_min`` to ``t_max`` with progress (see
-    :func:`dirnet.binarize.schedule.tanh_schedule`). With ``granularity="epoch"``
+    :func:`dirnet.parts.schedule.tanh_schedule`). With ``granularity="epoch"``
     and ``epochs`` passed to :meth:`set_progress`, progress is rounded down to
     the start of the current epoch, as in the reference code.
     """

@@ -3,7 +3,7 @@
 Each part is a small object chosen by name (see :mod:`dirnet.methods` for the
 recipes that combine them). None of them knows about layers.
 """
-from dirnet.binarize.estimators import (
+from dirnet.parts.estimators import (
     DTE,
     EDE,
     ESTIMATORS,
@@ -13,9 +13,9 @@ from dirnet.binarize.estimators import (
     IdentitySTE,
     make_estimator,
 )
-from dirnet.binarize.schedule import tanh_schedule
-from dirnet.binarize.sign import binarize_with, sign_pm1
-from dirnet.binarize.weights import (
+from dirnet.parts.schedule import tanh_schedule
+from dirnet.parts.sign import binarize_with, sign_pm1
+from dirnet.parts.weights import (
     IMB,
     WEIGHT_TRANSFORMS,
     NoTransform,

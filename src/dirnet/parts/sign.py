@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 if TYPE_CHECKING:
-    from dirnet.binarize.estimators import GradientEstimator
+    from dirnet.parts.estimators import GradientEstimator
 
 
 def _write_sign(x: Tensor, out: Tensor) -> Tensor:
