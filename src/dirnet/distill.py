@@ -7,6 +7,15 @@
 Representations are captured with forward hooks on modules of the same name
 in teacher and student (``binarize`` keeps names), so no architecture needs
 code of its own. The teacher is frozen and in eval mode.
+
+Verified vs reconstruction: the DIR-Net paper names RBD (distil the
+representations of a full-precision network into the binary one) but its
+formulas were not available to this project; the loss above is our
+reconstruction. Its KD term is Hinton et al.'s (:func:`kd_loss`).
+
+Reference: Qin, Zhang, Gong, Ding, Xu, Liu, "Distribution-sensitive
+Information Retention for Accurate Binary Neural Network", IJCV 2022,
+arXiv:2109.12338
 """
 from __future__ import annotations
 
@@ -124,24 +133,67 @@ class FeatureHooks:
 
 
 def representation_loss(fs: Tensor, ft: Tensor) -> Tensor:
-    """Mean over the batch of the L2 distance between per-sample L2-normalised features."""
+    """RBD's representation term: the distance between L2-normalised features, batch mean.
+
+        L_rep = mean_n ‖ f_s[n] / ‖f_s[n]‖₂ − f_t[n] / ‖f_t[n]‖₂ ‖₂
+
+    f_s[n], f_t[n] are sample n's student and teacher features, flattened and
+    computed in float32. Gradients flow into the student only (the teacher's
+    features come from a frozen network run under ``no_grad``).
+
+    Reconstruction: this project's reading of DIR-Net's "representation-align"
+    distillation (the paper's formula was not available).
+
+    Reference: Qin, Zhang, Gong, Ding, Xu, Liu, "Distribution-sensitive
+    Information Retention for Accurate Binary Neural Network", IJCV 2022,
+    arXiv:2109.12338
+    """
     s = F.normalize(fs.flatten(1).float(), dim=1)
     t = F.normalize(ft.flatten(1).float(), dim=1)
     return (s - t).norm(dim=1).mean()
 
 
 def kd_loss(zs: Tensor, zt: Tensor, tau: float) -> Tensor:
-    """``tau^2 * KL(softmax(zt/tau) || softmax(zs/tau))``, batch mean."""
+    """Knowledge distillation: the KL divergence of softened logits, scaled by τ².
+
+        L_kd = τ² · KL(softmax(z_t/τ) ‖ softmax(z_s/τ))     batch mean, in float32
+
+    The τ² factor keeps the gradients' size about constant as τ changes.
+    Settings: ``tau`` (the temperature τ > 0).
+
+    Reference: Hinton, Vinyals, Dean, "Distilling the Knowledge in a Neural
+    Network", NIPS 2014 Deep Learning Workshop, arXiv:1503.02531
+    """
     return F.kl_div(F.log_softmax(zs.float() / tau, dim=1), F.log_softmax(zt.float() / tau, dim=1),
                     reduction="batchmean", log_target=True) * tau * tau
 
 
 class RBDLoss(nn.Module):
-    """Wraps a student and a frozen teacher; ``forward(x, y) -> (loss, logits, parts)``.
+    """RBD loss: cross-entropy plus distillation from a frozen full-precision teacher.
+
+        L = CE(z_s, y) + α·τ²·KL(softmax(z_t/τ) ‖ softmax(z_s/τ)) + β·Σ_l L_rep(f_s^l, f_t^l)
+
+    z_s, z_t are the student's and teacher's logits, f^l the outputs of the
+    aligned layers l (:func:`kd_loss`, :func:`representation_loss`).
+    ``forward(student, x, y) -> (loss, logits, parts)``, with ``parts`` the
+    detached terms (``ce``, and ``kd`` / ``rep`` when they are on).
+
+    Settings: ``alpha`` (α, 0.25; 0 drops the KD term), ``beta`` (β, 1.0; 0
+    drops the representation term and its hooks), ``tau`` (τ, 1.0), ``layers``
+    ("auto": the stage outputs, :func:`stage_names`; "blocks": every block,
+    :func:`block_names`; or a list of module names).
 
     The default weights were chosen on held-out data for ResNet-20 on CIFAR-10 at
     the CPU budget: the paper's starting point (alpha 1, tau 4) cost 16.7 points
     there, because the tau^2-scaled KD term's gradients outweigh cross-entropy's.
+
+    Reconstruction: the CE + KD + representation form is this project's reading
+    of DIR-Net's RBD (see the module docstring); the KD term is Hinton et al.'s.
+
+    Reference: Qin, Zhang, Gong, Ding, Xu, Liu, "Distribution-sensitive
+    Information Retention for Accurate Binary Neural Network", IJCV 2022,
+    arXiv:2109.12338; Hinton, Vinyals, Dean, "Distilling the Knowledge in a
+    Neural Network", NIPS 2014 Deep Learning Workshop, arXiv:1503.02531
     """
 
     def __init__(self, student: nn.Module, teacher: nn.Module, *, alpha: float = 0.25,

@@ -199,28 +199,32 @@ def describe(name: str) -> str:
 
 
 register("bnn", Recipe(
-    "bnn", "BinaryNet (Courbariaux et al. 2016): plain sign, clipped straight-through estimator",
+    "bnn", "BinaryNet (Courbariaux et al. 2016, arXiv:1602.02830): plain sign, clipped "
+    "straight-through estimator",
     weight_transform="none", weight_estimator="ste", input_estimator="ste"))
 register("xnor", Recipe(
-    "xnor", "XNOR-Net (Rastegari et al. 2016): per-channel mean-|W| weight scale, clipped STE "
-    "(weight scaling only; no activation scaling, as in most modern reimplementations)",
+    "xnor", "XNOR-Net (Rastegari et al. 2016, arXiv:1603.05279): per-channel mean-|W| weight "
+    "scale, clipped STE (weight scaling only; no activation scaling, as in most modern "
+    "reimplementations)",
     weight_transform="xnor", weight_estimator="ste", input_estimator="ste"))
 register("bireal", Recipe(
-    "bireal", "Bi-Real Net (Liu et al. 2018): mean-|W| weight scale, ApproxSign for activations, "
-    "clipped STE for weights (use the zoo's Bi-Real shortcuts)",
+    "bireal", "Bi-Real Net (Liu et al. 2018, arXiv:1808.00278): mean-|W| weight scale, ApproxSign "
+    "for activations, clipped STE for weights (use the zoo's Bi-Real shortcuts)",
     weight_transform="xnor", weight_estimator="ste", input_estimator="approxsign"))
 register("irnet", Recipe(
-    "irnet", "IR-Net (Qin et al. 2020): Libra-PB weights (balance, standardize, power-of-two "
-    "scale) and EDE for weights and activations, t from 1e-3 to 10 per epoch",
+    "irnet", "IR-Net (Qin et al. 2020, arXiv:1909.10788): Libra-PB weights (balance, standardize, "
+    "power-of-two scale) and EDE for weights and activations, t from 1e-3 to 10 per epoch",
     weight_transform="imb", weight_estimator="ede", input_estimator="ede",
     t_min=1e-3, t_max=10.0, granularity="epoch"))
 register("reactnet", Recipe(
-    "reactnet", "ReActNet (Liu et al. 2020), single stage: RSign thresholds, RPReLU activations, "
-    "mean-|W| weight scale, ApproxSign for activations, clipped STE for weights",
+    "reactnet", "ReActNet (Liu et al. 2020, arXiv:2003.03488), single stage: RSign thresholds, "
+    "RPReLU activations, mean-|W| weight scale, ApproxSign for activations, clipped STE for "
+    "weights",
     weight_transform="xnor", weight_estimator="ste", input_estimator="approxsign",
     input_shift="rsign", activation="rprelu"))
 register("dirnet", Recipe(
-    "dirnet", "DIR-Net (Qin et al. 2022): IMB weights and DTE (two-stage, distribution-sensitive) "
-    "for weights and activations; RBD distillation when a teacher is given",
+    "dirnet", "DIR-Net (Qin et al. 2022, arXiv:2109.12338): IMB weights and DTE (two-stage, "
+    "distribution-sensitive) for weights and activations; RBD distillation when a teacher is "
+    "given",
     weight_transform="imb", weight_estimator="dte", input_estimator="dte",
     t_min=1e-3, t_max=10.0, granularity="iteration", distribution=True, distill=True))

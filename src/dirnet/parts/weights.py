@@ -2,6 +2,9 @@
 
 A transform maps the latent weight W (out_channels first) to ``(W_t, scale)``:
 the binary weight is ``scale[c] * sign(W_t[c])``. ``scale`` is detached.
+In the backward pass the layer's gradient estimator stands in for sign's
+derivative at W_t, and autograd carries it back through the transform to W.
+Each class docstring gives its formula, its settings and its reference.
 """
 from __future__ import annotations
 
@@ -23,7 +26,17 @@ class WeightTransform(nn.Module):
 
 
 class NoTransform(WeightTransform):
-    """Plain sign of the latent weight, scale 1 (BNN)."""
+    """No transform: the binary weight is the plain sign of the latent weight (BinaryNet).
+
+    Forward:   Q(W) = sign(W)                  (sign(0) = +1; scale 1 for every channel)
+    Backward:  ∂Q/∂W = the estimator's ∂sign/∂x at W
+
+    Settings: none.
+
+    Reference: Courbariaux, Hubara, Soudry, El-Yaniv, Bengio, "Binarized Neural
+    Networks: Training Deep Neural Networks with Weights and Activations
+    Constrained to +1 or -1", arXiv 2016, arXiv:1602.02830
+    """
 
     name = "none"
 
@@ -32,7 +45,20 @@ class NoTransform(WeightTransform):
 
 
 class XNORScale(WeightTransform):
-    """XNOR-Net: scale each output channel by the mean absolute latent weight (detached)."""
+    """XNOR-Net's weight scale: each output channel scaled by its mean absolute latent weight.
+
+    Forward:   Q(W)[c] = α_c · sign(W[c]),  α_c = mean(|W[c]|)   (over the C_in·kh·kw
+               values of filter c)
+    Backward:  ∂Q/∂W = α_c · the estimator's ∂sign/∂x at W; α_c is detached (XNOR-Net
+               also differentiates α_c)
+
+    Settings: none. Weights only: XNOR-Net's activation scaling is not
+    implemented. The ``xnor``, ``bireal`` and ``reactnet`` recipes use this transform.
+
+    Reference: Rastegari, Ordonez, Redmon, Farhadi, "XNOR-Net: ImageNet
+    Classification Using Binary Convolutional Neural Networks", ECCV 2016,
+    arXiv:1603.05279
+    """
 
     name = "xnor"
 
@@ -41,12 +67,28 @@ class XNORScale(WeightTransform):
 
 
 class IMB(WeightTransform):
-    """Information Maximized Binarization (IR-Net's Libra-PB for weights).
+    """Information Maximized Binarization: balance and standardize each filter, power-of-two scale.
 
-    Per output channel: balance (subtract the mean, so about half the signs are
-    +1: maximum entropy), standardize by the unbiased std plus ``eps``, and
-    scale by the power of two nearest to ``mean(|W_std|)`` (detached, so it is
-    a bit shift at inference). Gradients flow through the mean and the std.
+    Forward, per output channel c (over the C_in·kh·kw values of filter c):
+               W_bal = W[c] − mean(W[c])                balance: about half the signs
+                                                        are +1 (maximum entropy)
+               W_std = W_bal / (std(W_bal) + eps)       unbiased std
+               s_c   = 2^round(log2(mean(|W_std|)))     detached: a bit shift at inference
+               Q(W)[c] = s_c · sign(W_std)
+    Backward:  ∂Q/∂W = s_c · the estimator's ∂sign/∂x at W_std, carried back
+               through the mean subtraction and the std division
+
+    Settings: ``eps`` (1e-5).
+
+    Verified: this is IR-Net's Libra-PB for weights, as in its public reference
+    code; DIR-Net names it IMB and keeps it (the DIR-Net paper itself was not
+    available to this project).
+
+    Reference: Qin, Gong, Liu, Shen, Wei, Yu, Song, "Forward and Backward
+    Information Retention for Accurate Binary Neural Networks", CVPR 2020,
+    arXiv:1909.10788; Qin, Zhang, Gong, Ding, Xu, Liu, "Distribution-sensitive
+    Information Retention for Accurate Binary Neural Network", IJCV 2022,
+    arXiv:2109.12338
     """
 
     name = "imb"
