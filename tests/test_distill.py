@@ -92,11 +92,11 @@ def test_config_defaults_are_rbdloss_defaults():
     """One choice of RBD weights: `dirnet train` and the Python API must not drift apart."""
     import inspect
 
-    from dirnet.train.config import DEFAULTS
+    from dirnet.config import DistillConfig
 
     sig = inspect.signature(RBDLoss.__init__).parameters
     for key in ("alpha", "beta", "tau", "layers"):
-        assert DEFAULTS["distill"][key] == sig[key].default, key
+        assert getattr(DistillConfig(), key) == sig[key].default, key
 
 
 def test_block_layers_cover_every_block_and_end_at_each_stage():
@@ -141,19 +141,19 @@ def test_block_layers_on_block_stages_and_flat_stages(arch, kw):
 
 
 def test_teacher_is_loaded_frozen_and_must_match_the_run(tmp_path):
-    from dirnet.train import checkpoint as ckpt
-    from dirnet.train.config import load_config
-    from dirnet.train.engine import _load_teacher
+    from dirnet import checkpoint as ckpt
+    from dirnet.config import load_config
+    from dirnet.train.teacher import load_teacher
 
     fp = dirnet.models.create("resnet20", num_classes=10)
     path = tmp_path / "fp.pt"
     torch.save({"format": ckpt.FORMAT, "model": fp.state_dict(),
-                "config": load_config(None, ["model.arch=resnet20", "method=fp"]),
+                "config": load_config(None, ["model.arch=resnet20", "method=fp"]).to_dict(),
                 "num_classes": 10, "in_channels": 3, "image_size": 32}, path)
     cfg = load_config(None, ["model.arch=resnet20", "method=dirnet", f"distill.teacher={path}"])
-    teacher = _load_teacher(cfg, 10, 3, 32, "cpu")
+    teacher = load_teacher(cfg, 10, 3, 32, "cpu")
     assert not teacher.training
     for k, v in fp.state_dict().items():
         assert torch.equal(teacher.state_dict()[k], v)
     with pytest.raises(ValueError, match="trained for"):
-        _load_teacher(cfg, 100, 3, 32, "cpu")
+        load_teacher(cfg, 100, 3, 32, "cpu")

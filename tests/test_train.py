@@ -11,7 +11,8 @@ import torch
 
 from dirnet.cli import main as cli
 from dirnet.train import ConfigError, TrainingDiverged, load_config, train
-from dirnet.train.checkpoint import load, load_model
+from dirnet.checkpoint import load, load_model
+from dirnet.config import ScheduleConfig
 from dirnet.train.lr import lr_at
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,22 +23,14 @@ TINY = {"model": {"arch": "resnet20"}, "method": "dirnet",
 
 
 def tiny_cfg(tmp_path, **over):
-    cfg = load_config(base=TINY)
-    cfg["out_dir"] = str(tmp_path)
-    for k, v in over.items():
-        node = cfg
-        *path, last = k.split(".")
-        for p in path:
-            node = node[p]
-        node[last] = v
-    return cfg
+    return load_config(base=TINY).replace(out_dir=str(tmp_path), **over)
 
 
 def test_overrides_and_unknown_keys(tmp_path):
     cfg = load_config(ROOT / "configs/cifar10/resnet20_dirnet_c30.yaml",
                       ["optim.lr=0.05", "schedule.epochs=3", "recipe.t_min=0.1"])
-    assert cfg["optim"]["lr"] == 0.05 and cfg["schedule"]["epochs"] == 3
-    assert cfg["recipe"] == {"t_min": 0.1} and cfg["method"] == "dirnet"
+    assert cfg.optim.lr == 0.05 and cfg.schedule.epochs == 3
+    assert cfg.recipe == {"t_min": 0.1} and cfg.method == "dirnet"
     with pytest.raises(ConfigError, match="unknown config key 'optim.lrr'"):
         load_config(overrides=["optim.lrr=0.1"])
     with pytest.raises(ConfigError, match="key=value"):
@@ -57,16 +50,16 @@ def test_every_shipped_config_loads():
     assert len(files) >= 12
     for f in files:
         load_config(f)
-    methods = {load_config(f)["method"] for f in (ROOT / "configs/cifar10").glob("*_c30.yaml")}
+    methods = {load_config(f).method for f in (ROOT / "configs/cifar10").glob("*_c30.yaml")}
     assert methods == {"fp", "bnn", "xnor", "bireal", "irnet", "reactnet", "dirnet"}
 
 
 def test_lr_schedules():
-    s = {"name": "cosine", "epochs": 10, "warmup_epochs": 2}
+    s = ScheduleConfig(name="cosine", epochs=10, warmup_epochs=2)
     assert lr_at(s, 0.1, 1.0) == pytest.approx(0.05)
     assert lr_at(s, 0.1, 2.0) == pytest.approx(0.1)
     assert lr_at(s, 0.1, 10.0) == pytest.approx(0.0, abs=1e-12)
-    st = {"name": "step", "epochs": 10, "milestones": [3, 6], "gamma": 0.1}
+    st = ScheduleConfig(name="step", epochs=10, milestones=[3, 6], gamma=0.1)
     assert lr_at(st, 1.0, 5.0) == pytest.approx(0.1) and lr_at(st, 1.0, 7.0) == pytest.approx(0.01)
 
 
@@ -82,7 +75,7 @@ def test_smoke_run_writes_run_dir(tmp_path, capsys):
     ck = load(run)
     assert ck["epoch"] == 2 and ck["step"] == 0
     model, cfg = load_model(run)
-    assert cfg["method"] == "dirnet"
+    assert cfg.method == "dirnet"
     # a second train into the same directory without --resume is refused
     with pytest.raises(FileExistsError, match="--resume"):
         train(tiny_cfg(tmp_path))
@@ -170,11 +163,11 @@ def test_ddp_gloo_matches_single_process(tmp_path):
 
 
 def test_interrupt_mid_epoch_leaves_exactly_resumable_checkpoint(tmp_path, monkeypatch):
-    import dirnet
+    from dirnet.train import epoch as epoch_loop
 
     ref = tiny_cfg(tmp_path / "ref")
     train(ref)
-    real = dirnet.set_progress
+    real = epoch_loop.set_progress
     calls = {"n": 0}
 
     def interrupt_at_step_4(model, p, epochs=None):
@@ -184,10 +177,10 @@ def test_interrupt_mid_epoch_leaves_exactly_resumable_checkpoint(tmp_path, monke
         return real(model, p, epochs)
 
     cfg = tiny_cfg(tmp_path / "cut")
-    monkeypatch.setattr(dirnet, "set_progress", interrupt_at_step_4)
+    monkeypatch.setattr(epoch_loop, "set_progress", interrupt_at_step_4)
     with pytest.raises(KeyboardInterrupt):
         train(cfg)
-    monkeypatch.setattr(dirnet, "set_progress", real)
+    monkeypatch.setattr(epoch_loop, "set_progress", real)
     run = tmp_path / "cut" / "resnet20_dirnet_fashion_mnist_demo"
     ck = load(run)
     assert (ck["epoch"], ck["step"]) == (1, 1)
@@ -208,7 +201,7 @@ def test_stop_epoch_stops_early_on_the_full_schedule(tmp_path):
     hist = [json.loads(line) for line in (out / "early/metrics.jsonl").read_text().splitlines()]
     assert len(hist) == 1
     # the cosine schedule spans all 3 epochs: after 1 of them lr is still high
-    assert hist[0]["lr"] == pytest.approx(lr_at(load_config(base=TINY)["schedule"] | {"epochs": 3},
+    assert hist[0]["lr"] == pytest.approx(lr_at(load_config(base=TINY).replace(**{"schedule.epochs": 3}).schedule,
                                                 0.1, 1 - 1 / 2), rel=1e-6)
     assert load(out / "early")["epoch"] == 1
     assert cli(args[:-2] + ["--resume", "--stop-epoch", "2"]) == 0

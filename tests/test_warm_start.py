@@ -3,8 +3,8 @@ import pytest
 import torch
 
 import dirnet
-from dirnet.train import checkpoint as ckpt
-from dirnet.train.config import load_config
+from dirnet import checkpoint as ckpt
+from dirnet.config import load_config
 from dirnet.train.warm_start import warm_start
 
 
@@ -14,7 +14,7 @@ def _save_fp(tmp_path, arch="resnet20", num_classes=10):
     for p in model.parameters():  # weights a fresh model would not have
         torch.nn.init.normal_(p)
     path = tmp_path / "fp.pt"
-    torch.save({"format": ckpt.FORMAT, "model": model.state_dict(), "config": cfg}, path)
+    torch.save({"format": ckpt.FORMAT, "model": model.state_dict(), "config": cfg.to_dict()}, path)
     return path, model
 
 
@@ -44,7 +44,7 @@ def test_mismatches_are_errors(tmp_path):
 
 
 def test_init_teacher_needs_a_teacher():
-    from dirnet.train.config import ConfigError
+    from dirnet.config import ConfigError
 
     with pytest.raises(ConfigError, match="distill.teacher"):
         load_config(None, ["model.init=teacher"])

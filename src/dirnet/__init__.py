@@ -15,11 +15,10 @@ import importlib
 from typing import Any
 
 from dirnet import methods
+from dirnet._version import __version__ as __version__
 from dirnet.convert import binarize
 from dirnet.nn import BinaryConv2d, BinaryLinear
 from dirnet.progress import set_progress
-
-__version__ = "0.1.0"
 
 _LAZY_SUBMODULES = ("models", "data", "train", "analysis", "deploy", "distill")
 _LAZY_ATTRS = {"summary": ("dirnet.analysis.summary", "summary")}

@@ -48,8 +48,8 @@ def cmd_train(argv: list[str]) -> int:
     a = p.parse_intermixed_args(argv)
     if a.stop_epoch is not None and a.stop_epoch < 1:
         p.error("--stop-epoch must be a positive number of epochs")
-    from dirnet.train import load_config, train
-    from dirnet.train.config import dump
+    from dirnet.config import dump, load_config
+    from dirnet.train import train
 
     cfg = load_config(a.config, a.overrides)
     if a.print_config:
@@ -107,17 +107,17 @@ def cmd_demo(argv: list[str]) -> int:
 
 
 def cmd_methods(argv: list[str]) -> int:
-    import dirnet
+    from dirnet import methods
 
-    for name in dirnet.methods.names():
-        print(dirnet.methods.describe(name), end="\n\n")
+    for name in methods.names():
+        print(methods.describe(name), end="\n\n")
     return 0
 
 
 def cmd_models(argv: list[str]) -> int:
-    import dirnet
+    from dirnet import models
 
-    print("\n".join(dirnet.models.list()))
+    print("\n".join(models.list()))
     return 0
 
 
@@ -127,9 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         print(_usage())
         return 0
     if argv[0] in ("-V", "--version"):
-        import dirnet
+        from dirnet._version import __version__
 
-        print(dirnet.__version__)
+        print(__version__)
         return 0
     cmd, rest = argv[0], argv[1:]
     if cmd not in COMMANDS:

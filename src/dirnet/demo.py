@@ -16,8 +16,8 @@ from typing import Any
 
 
 def _config(method: str, epochs: int, out: Path, teacher: Path | None,
-            train_subset: int | None = None) -> dict[str, Any]:
-    from dirnet.train import load_config
+            train_subset: int | None = None):
+    from dirnet.config import load_config
 
     base = {
         "name": method,
@@ -35,9 +35,9 @@ def _config(method: str, epochs: int, out: Path, teacher: Path | None,
 
 
 def _size_bytes(model, input_size) -> int:
-    import dirnet
+    from dirnet.analysis.summary import summary
 
-    return int(dirnet.summary(model, input_size).totals["memory_bytes"])
+    return int(summary(model, input_size).totals["memory_bytes"])
 
 
 def _plot(runs: dict[str, list[dict[str, Any]]], path: Path) -> Path:
@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         raise FileExistsError(f"{str(out)!r} already holds a demo; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
 
-    from dirnet.train import load_model, train
+    from dirnet.checkpoint import load_model
+    from dirnet.train import train
     from dirnet.train.metrics import read_metrics
 
     t0 = time.perf_counter()

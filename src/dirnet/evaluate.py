@@ -10,7 +10,7 @@ import torch
 def evaluate_target(target: str, *, split: str = "test", data: str | None = None,
                     data_root: str | None = None, which: str = "last") -> dict[str, Any]:
     from dirnet.data import BatchLoader, build
-    from dirnet.train.engine import evaluate
+    from dirnet.train.evaluation import evaluate
 
     path = Path(target)
     test_subset = None  # a run trained with data.test_subset is evaluated on the same subset
@@ -27,14 +27,14 @@ def evaluate_target(target: str, *, split: str = "test", data: str | None = None
         if name is None:
             raise ValueError(f"{target!r} does not record its data set; pass --data NAME")
     else:
-        from dirnet.train.checkpoint import load_model
+        from dirnet.checkpoint import load_model
 
         model, cfg = load_model(target, which)
-        name = data or cfg["data"]["name"]
-        root = data_root or cfg["data"]["root"]
-        seed, val_size = cfg["seed"], cfg["data"]["val_size"]
+        name = data or cfg.data.name
+        root = data_root or cfg.data.root
+        seed, val_size = cfg.seed, cfg.data.val_size
         if split == "test" and data is None:
-            test_subset = cfg["data"].get("test_subset")
+            test_subset = cfg.data.test_subset
     bundle = build(name, root, val_size=val_size if split == "val" else 0, seed=seed)
     ds = bundle.val if split == "val" else bundle.test
     if ds is None:

@@ -45,13 +45,11 @@ class AnalysisResult:
 
 
 def _load_model(checkpoint: Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the model through the trainer's loader (kept in one place for tests to replace)."""
-    try:
-        from dirnet.train.checkpoint import load_model
-    except ImportError as e:
-        raise RuntimeError(f"cannot load {checkpoint}: dirnet.train.checkpoint.load_model is "
-                           f"not available ({e})") from None
-    return load_model(checkpoint)
+    """The checkpoint's model and its config as a plain dict (one place for tests to replace)."""
+    from dirnet.checkpoint import load_model
+
+    model, cfg = load_model(checkpoint)
+    return model, cfg.to_dict()
 
 
 def _data_spec(config: dict[str, Any], data: str | None, root: str | None

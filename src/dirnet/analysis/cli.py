@@ -34,13 +34,14 @@ def summary_main(argv: Sequence[str] | None = None) -> int:
     args = _summary_parser().parse_args(argv)
     from torch import nn
 
-    import dirnet
+    from dirnet import models
     from dirnet.analysis.summary import summary
+    from dirnet.convert import binarize
 
     try:
-        model = dirnet.models.create(args.arch, num_classes=args.num_classes)
+        model = models.create(args.arch, num_classes=args.num_classes)
         if args.method != "fp":
-            model = dirnet.binarize(model, args.method)
+            model = binarize(model, args.method)
         if args.input_size is None:
             c = next((m.in_channels for m in model.modules() if isinstance(m, nn.Conv2d)), 3)
             size = (1, c, 32, 32)

@@ -4,13 +4,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dirnet.config import RunConfig
 
-def _class_names(cfg: dict) -> list[str] | None:
+
+def _class_names(cfg: RunConfig) -> list[str] | None:
     """The data set's class names when its files are at hand (best effort)."""
     try:
         from dirnet.data import build
 
-        bundle = build(cfg["data"]["name"], cfg["data"]["root"], val_size=0, seed=cfg.get("seed", 0))
+        bundle = build(cfg.data.name, cfg.data.root, val_size=0, seed=cfg.seed)
         names = getattr(bundle.test, "class_names", None)
         return [str(n) for n in names] if names is not None else None
     except Exception:  # noqa: BLE001 - class names are optional metadata
@@ -26,14 +28,14 @@ def export_main(argv: list[str] | None = None) -> int:
     p.add_argument("--which", default="last", help="checkpoint in a run directory: last or best")
     p.add_argument("--no-class-names", action="store_true", help="do not read the data set's class names")
     a = p.parse_args(argv)
+    from dirnet.checkpoint import config_of, load, model_from
     from dirnet.deploy.exporter import export
-    from dirnet.train.checkpoint import load, load_model
 
-    model, cfg = load_model(a.checkpoint, a.which)
     ck = load(a.checkpoint, a.which)
+    model, cfg = model_from(ck), config_of(ck)
     size = (int(ck["in_channels"]), int(ck.get("image_size", 32)), int(ck.get("image_size", 32)))
-    data = {"name": cfg["data"]["name"], "root": cfg["data"]["root"], "seed": cfg.get("seed", 0),
-            "val_size": cfg["data"].get("val_size", 0)}
+    data = {"name": cfg.data.name, "root": cfg.data.root, "seed": cfg.seed,
+            "val_size": cfg.data.val_size}
     names = None if a.no_class_names else _class_names(cfg)
     out = export(model, a.output, precision=a.precision, input_size=size, class_names=names,
                  extra={"data": data})

@@ -512,7 +512,7 @@ def export(
             raise ExportError("the model returns its input unchanged: nothing to export")
     finally:
         model.train(was_training)
-    from dirnet import __version__
+    from dirnet._version import __version__
 
     header = {
         "format": fileformat.FORMAT,

@@ -78,18 +78,18 @@ def reestimate_run(target: str | Path, which: str = "last", max_batches: int | N
     checkpoint file): the same checkpoint with the new statistics and a
     ``bn_reestimate`` record. Returns that path and the record.
     """
-    from dirnet.train import checkpoint as ckpt
+    from dirnet import checkpoint as ckpt
     from dirnet.train.builders import build_data, build_loader
 
     src = ckpt.resolve(target, which)
     state = ckpt.load(src)
-    cfg = state["config"]
+    cfg = ckpt.config_of(state)
     model = ckpt.model_from(state).to(device)
     bundle, train_set, _, _, augment = build_data(cfg)
     loader = build_loader(train_set, cfg, bundle, train=True, augment=augment)
     loader.set_epoch(0)
     seen = reestimate_bn(model, loader, device, max_batches=max_batches, progress=progress)
-    record = {"from": src.name, "batches": seen, "batch_size": cfg["data"]["batch_size"],
+    record = {"from": src.name, "batches": seen, "batch_size": cfg.data.batch_size,
               "augment": augment}
     state["model"] = {k: v.cpu() for k, v in model.state_dict().items()}
     state["bn_reestimate"] = record

@@ -2,22 +2,21 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+
+from dirnet.config import ScheduleConfig
 
 
-def lr_at(sched: dict[str, Any], base_lr: float, epoch_float: float) -> float:
+def lr_at(sched: ScheduleConfig, base_lr: float, epoch_float: float) -> float:
     """LR at fractional epoch ``epoch_float`` (linear warm-up, then cosine/step/constant)."""
-    epochs = sched["epochs"]
-    warm = float(sched.get("warmup_epochs") or 0)
-    min_lr = float(sched.get("min_lr") or 0.0)
+    warm = float(sched.warmup_epochs or 0)
+    min_lr = float(sched.min_lr or 0.0)
     if warm > 0 and epoch_float < warm:
         return base_lr * (epoch_float + 1e-12) / warm
-    name = sched["name"]
-    if name == "cosine":
-        span = max(epochs - warm, 1e-12)
+    if sched.name == "cosine":
+        span = max(sched.epochs - warm, 1e-12)
         q = min(max((epoch_float - warm) / span, 0.0), 1.0)
         return min_lr + (base_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * q))
-    if name == "step":
-        passed = sum(1 for m in sched.get("milestones") or [] if epoch_float >= m)
-        return base_lr * (sched.get("gamma", 0.1) ** passed)
+    if sched.name == "step":
+        passed = sum(1 for m in sched.milestones if epoch_float >= m)
+        return base_lr * (sched.gamma ** passed)
     return base_lr

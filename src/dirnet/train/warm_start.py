@@ -14,23 +14,23 @@ from its teacher was behind a fresh one after 3 epochs (BENCHMARKS.md).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from torch import nn
 
-from dirnet.train import checkpoint as ckpt
+from dirnet import checkpoint as ckpt
+from dirnet.config import RunConfig
 
 #: Marks the state a binarized model has and its fp source does not (left at its initial values).
 QUANTIZER_STATE = "_quantizer."
 
 
-def warm_start(model: nn.Module, source: str | Path, cfg: dict[str, Any]) -> list[str]:
+def warm_start(model: nn.Module, source: str | Path, cfg: RunConfig) -> list[str]:
     """Load ``source``'s model weights into ``model``; returns the keys left at their initial values."""
     state = ckpt.load(source)
-    src_cfg = state["config"]
-    if src_cfg["model"]["arch"] != cfg["model"]["arch"]:
-        raise ValueError(f"model.init={str(source)!r} is a {src_cfg['model']['arch']!r} model, "
-                         f"this run trains {cfg['model']['arch']!r}")
+    src_arch = ckpt.config_of(state).model.arch
+    if src_arch != cfg.model.arch:
+        raise ValueError(f"model.init={str(source)!r} is a {src_arch!r} model, "
+                         f"this run trains {cfg.model.arch!r}")
     weights = state["model"]
     own = model.state_dict()
     unexpected = [k for k in weights if k not in own]

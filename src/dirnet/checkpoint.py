@@ -1,20 +1,51 @@
-"""Checkpoints: atomic writes, safe loads (``weights_only=True``: never unpickle code).
+"""Checkpoints: their schema, atomic writes, safe loads, and the model one holds.
 
-A checkpoint is a dict of tensors and plain values: ``model``, ``optimizer``,
-``epoch`` (the epoch in progress), ``step`` (batches done in it; 0 at an epoch
-boundary), ``rng`` (torch CPU RNG state), ``config`` and ``metrics``.
+A checkpoint file is a plain dict of tensors and plain values, so it loads
+with ``weights_only=True`` (never unpickling code); :class:`Checkpoint`
+describes its keys. Training writes them (``dirnet.train``); evaluation,
+export and analysis read them through :func:`load_model` without importing
+the trainer.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from dirnet.build import build_model
+from dirnet.config import RunConfig
+
 FORMAT = 1
+
+
+@dataclass
+class Checkpoint:
+    """What a checkpoint file holds (``to_dict`` is the file's dict, keys in this order)."""
+
+    model: dict[str, torch.Tensor]  # the model's state_dict
+    optimizer: dict[str, Any]
+    epoch: int  # the epoch in progress
+    step: int  # batches done in it; 0 at an epoch boundary
+    rng: torch.Tensor  # torch CPU RNG state
+    config: dict[str, Any]  # RunConfig.to_dict()
+    best_val: float = -1.0
+    num_classes: int = 10
+    in_channels: int = 3
+    image_size: int = 32
+    class_names: list[str] = field(default_factory=list)
+    format: int = FORMAT
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"format": self.format}
+        d.update((f.name, getattr(self, f.name)) for f in dataclasses.fields(self)
+                 if f.name != "format")
+        return d
 
 
 def save_atomic(obj: dict[str, Any], path: str | Path) -> None:
@@ -47,6 +78,7 @@ def resolve(path_or_run: str | Path, which: str = "last") -> Path:
 
 
 def load(path_or_run: str | Path, which: str = "last", map_location="cpu") -> dict[str, Any]:
+    """The checkpoint's dict (see :class:`Checkpoint`), checked to be a dirnet checkpoint."""
     path = resolve(path_or_run, which)
     try:
         ck = torch.load(path, map_location=map_location, weights_only=True)
@@ -57,20 +89,23 @@ def load(path_or_run: str | Path, which: str = "last", map_location="cpu") -> di
     return ck
 
 
-def load_model(path_or_run: str | Path, which: str = "last"):
+def config_of(ck: dict[str, Any]) -> RunConfig:
+    """The run configuration a loaded checkpoint was trained with."""
+    return RunConfig.from_dict(ck["config"])
+
+
+def load_model(path_or_run: str | Path, which: str = "last") -> tuple[nn.Module, RunConfig]:
     """Rebuild the trained model from a run directory or checkpoint: ``(model, config)``.
 
     The model is in eval mode, on the CPU.
     """
     ck = load(path_or_run, which)
-    return model_from(ck), ck["config"]
+    return model_from(ck), config_of(ck)
 
 
 def model_from(ck: dict[str, Any]) -> nn.Module:
     """The model a loaded checkpoint holds, weights in place, in eval mode."""
-    from dirnet.train.builders import build_model
-
-    model = build_model(ck["config"], num_classes=ck["num_classes"], in_channels=ck["in_channels"],
-                        image_size=ck.get("image_size", 32))
+    model = build_model(config_of(ck), num_classes=ck["num_classes"],
+                        in_channels=ck["in_channels"], image_size=ck.get("image_size", 32))
     model.load_state_dict(ck["model"])
     return model.eval()

@@ -1,0 +1,119 @@
+"""One training epoch: the step loop, its learning rate and schedule, divergence checks."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dirnet.config import RunConfig
+from dirnet.progress import set_progress
+from dirnet.train.device import autocast
+from dirnet.train.distributed import all_reduce_sum
+from dirnet.train.lr import lr_at
+
+#: On a GPU, check the loss for NaN/Inf every this many steps (each check syncs).
+CHECK_EVERY_CUDA = 50
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class StepParts:
+    """What a training step needs: the model (and its DDP wrapper), optimizer, loss."""
+
+    model: nn.Module  # the bare model (schedule, checkpoints)
+    net: nn.Module  # what the forward pass runs: the model or its DDP wrapper
+    optimizer: torch.optim.Optimizer
+    distiller: nn.Module | None = None  # RBD loss, when a teacher is given
+    scaler: torch.amp.GradScaler | None = None  # fp16 on CUDA
+
+
+class EpochProgress:
+    """Where the loop is, so an interrupt can checkpoint the exact step."""
+
+    def __init__(self, epoch: int, step: int):
+        self.epoch, self.step = epoch, step
+
+
+def train_epoch(cfg: RunConfig, parts: StepParts, loader, device: torch.device, *,
+                at: EpochProgress, last_path: Path, bar_enabled: bool) -> dict[str, Any]:
+    """Train epoch ``at.epoch`` from batch ``at.step`` on; returns the epoch's train figures.
+
+    ``at.step`` advances as batches finish (an interrupt checkpoints it).
+    Running sums stay on the device: a ``.item()`` per step would stall a
+    GPU's queue. The finiteness check syncs every step on the CPU (free
+    there) and every :data:`CHECK_EVERY_CUDA` steps on a GPU.
+    """
+    from tqdm.auto import tqdm
+
+    epochs, epoch, first = cfg.schedule.epochs, at.epoch, at.step
+    steps = len(loader)
+    parts.net.train()
+    if parts.distiller is not None:
+        parts.distiller.train()
+    loader.set_epoch(epoch)
+    acc = torch.zeros(3, dtype=torch.float64, device=device)  # loss, correct, ce
+    seen = 0
+    check_every = CHECK_EVERY_CUDA if device.type == "cuda" else 1
+    bar = tqdm(loader.iter_from(first), total=steps, initial=first,
+               desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=not bar_enabled or None)
+    lr = cfg.optim.lr
+    for step, (x, y) in enumerate(bar, start=first):
+        at.step = step
+        set_progress(parts.model, (epoch + step / steps) / epochs, epochs=epochs)
+        lr = lr_at(cfg.schedule, cfg.optim.lr, epoch + step / steps)
+        for g in parts.optimizer.param_groups:
+            g["lr"] = lr
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        loss, logits = _forward(cfg, parts, x, y, device, acc)
+        acc[0] += loss.detach().double() * y.numel()
+        acc[1] += (logits.detach().argmax(1) == y).sum()
+        seen += y.numel()
+        if (step + 1) % check_every == 0 and not torch.isfinite(acc[0]):
+            raise TrainingDiverged(
+                f"the loss became {float(loss.detach())} at epoch {epoch + 1}, step {step} or up to "
+                f"{check_every - 1} steps before; the last good checkpoint is "
+                f"{str(last_path)!r} (lower optim.lr or check the data)")
+        _backward(parts, loss)
+        if bar_enabled and step % 20 == 0:
+            bar.set_postfix(loss=f"{float(acc[0]) / seen:.3f}", lr=f"{lr:.4f}")
+    if not torch.isfinite(acc[0]):
+        raise TrainingDiverged(
+            f"the loss became non-finite in epoch {epoch + 1}; the last good checkpoint "
+            f"is {str(last_path)!r} (lower optim.lr or check the data)")
+    loss_sum, correct, ce_sum = acc.tolist()
+    at.step = 0
+    seen, loss_sum, correct, ce_sum = all_reduce_sum([seen, loss_sum, correct, ce_sum], device)
+    record = {"epoch": epoch, "train_loss": loss_sum / max(seen, 1),
+              "train_top1": 100.0 * correct / max(seen, 1), "lr": lr}
+    if parts.distiller is not None:  # train_loss then includes the RBD terms
+        record["train_ce"] = ce_sum / max(seen, 1)
+    return record
+
+
+def _forward(cfg: RunConfig, parts: StepParts, x, y, device, acc):
+    with autocast(device, cfg.amp):
+        if parts.distiller is not None:
+            loss, logits, terms = parts.distiller(parts.net, x, y)
+            acc[2] += terms["ce"].detach().double() * y.numel()
+        else:
+            logits = parts.net(x)
+            loss = F.cross_entropy(logits, y)
+    return loss, logits
+
+
+def _backward(parts: StepParts, loss) -> None:
+    parts.optimizer.zero_grad(set_to_none=True)
+    if parts.scaler is not None:
+        parts.scaler.scale(loss).backward()
+        parts.scaler.step(parts.optimizer)
+        parts.scaler.update()
+    else:
+        loss.backward()
+        parts.optimizer.step()
