@@ -29,9 +29,9 @@ from dirnet.analysis.entropy import (
     sign_entropy,
     weight_entropy,
 )
-from dirnet.analysis.flips import flip_ratio, flip_ratios, weight_signs
 from dirnet.analysis.runs import Run, open_run, read_config, read_metrics
 from dirnet.analysis.summary import Summary, summary
+from dirnet.flips import flip_ratio, flip_ratios, weight_signs
 
 _LAZY = {"plots": "dirnet.analysis.plots", "cli": "dirnet.analysis.cli"}
 _LAZY_ATTRS = {"analyze": ("dirnet.analysis.analyze_run", "analyze"),
