@@ -17,7 +17,7 @@ def test_tiny_ablation_produces_complete_json_and_table(tmp_path):
     over = [f"out_dir={tmp_path / 'runs'}", "data.name=fashion_mnist_demo", "data.root=null",
             "data.train_subset=96", "data.test_subset=48", "data.batch_size=48",
             "schedule.epochs=1", "log.progress=false", "log.tensorboard=false", "threads=1"]
-    cmd = [sys.executable, str(ROOT / "benchmarks/accuracy.py"), "run", "--jobs", "2", "--results", str(res),
+    cmd = [sys.executable, str(ROOT / "benchmarks/studies/accuracy.py"), "run", "--jobs", "2", "--results", str(res),
            "--markdown", str(md), "--png", str(png), "--dataset", "fmnist-tiny", *over]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
@@ -39,7 +39,7 @@ def test_tiny_ablation_produces_complete_json_and_table(tmp_path):
 def _load_accuracy():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("accuracy", ROOT / "benchmarks/accuracy.py")
+    spec = importlib.util.spec_from_file_location("accuracy", ROOT / "benchmarks/studies/accuracy.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

@@ -1,4 +1,4 @@
-"""The device-call scripts (benchmarks/gpu_*.sh) parse, and never wait on their own log.
+"""The device-call scripts (benchmarks/studies/gpu_*.sh) parse, and never wait on their own log.
 
 They can only really run on a lent GPU, so CI checks what can go wrong before one:
 a syntax error, or a bare ``wait``, which in bash >= 5.1 also waits for the
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "studies"
 SCRIPTS = sorted(BENCH.glob("gpu_*.sh"))
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Run tuning grids of benchmarks/tune.py on one lent GPU, all variants at once.
+# Run tuning grids of benchmarks/studies/tune.py on one lent GPU, all variants at once.
 #
-#   bash benchmarks/gpu_tune.sh DATA_DIR OUT_DIR SECONDS GRID...
+#   bash benchmarks/studies/gpu_tune.sh DATA_DIR OUT_DIR SECONDS GRID...
 #
 # Same protocol as on the CPU (held-out split; the test split plays no part in
 # the choice) with device=cuda; the runs come back as one tarball in OUT_DIR.
@@ -12,7 +12,7 @@ shift 3
 source "$(dirname "$0")/gpu_setup.sh"  # data, MPS (sets $jobs), log to $out
 
 start=$(date +%s)
-launch python3 benchmarks/tune.py run "$@" --jobs "$jobs" device=cuda threads=2
+launch python3 benchmarks/studies/tune.py run "$@" --jobs "$jobs" device=cuda threads=2
 wait_launched
 echo "tuning ended after $(( $(date +%s) - start )) s"
 tar czf "$out/tune_runs.tgz" --exclude='*/checkpoints/*' runs/tune

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Train ablation rows on one lent GPU, all at once, inside a wall-clock budget.
 #
-#   bash benchmarks/gpu_ablation.sh DATA_DIR OUT_DIR SECONDS [SPEC...]
+#   bash benchmarks/studies/gpu_ablation.sh DATA_DIR OUT_DIR SECONDS [SPEC...]
 #
 # DATA_DIR holds cifar10_jpeg_q75.npz and cifar10_unpack.py (the shared data);
 # OUT_DIR receives the log and the runs as tarballs; SECONDS bounds the whole
 # script, set-up and packing included. Each SPEC is one quoted string, "ROWS
-# [key=value...]": the rows of benchmarks/accuracy.py with overrides for them,
+# [key=value...]": the rows of benchmarks/studies/accuracy.py with overrides for them,
 # e.g. "imb+dte,dirnet seed=1" trains the second seed of two rows. The specs
 # run side by side (keep their rows to 8 in all); without a SPEC the eight
 # binary rows run. Rows run as separate `dirnet train` processes through
-# benchmarks/accuracy.py with device=cuda and otherwise the CPU-budget configs
+# benchmarks/studies/accuracy.py with device=cuda and otherwise the CPU-budget configs
 # unchanged (same data, schedule, batch and seed). The fp row (the RBD
 # teacher) is the CPU run already in runs/. When the budget ends, every run
 # still going gets SIGTERM and leaves a resumable checkpoint, so nothing done
@@ -28,7 +28,7 @@ source "$(dirname "$0")/gpu_setup.sh"  # data, MPS (sets $jobs), log to $out
 dirs=()
 for spec in "${specs[@]}"; do
     read -r -a words <<< "$spec"
-    mapfile -t -O "${#dirs[@]}" dirs < <(python3 benchmarks/accuracy.py dirs --rows "${words[@]}")
+    mapfile -t -O "${#dirs[@]}" dirs < <(python3 benchmarks/studies/accuracy.py dirs --rows "${words[@]}")
 done
 for d in "${dirs[@]}"; do
     [ -f "$d/commands.txt" ] || rm -rf "$d"
@@ -37,7 +37,7 @@ done
 start=$(date +%s)
 for spec in "${specs[@]}"; do
     read -r -a words <<< "$spec"  # ROWS key=value...
-    launch python3 benchmarks/accuracy.py run --rows "${words[0]}" --jobs "$jobs" \
+    launch python3 benchmarks/studies/accuracy.py run --rows "${words[0]}" --jobs "$jobs" \
         device=cuda threads=2 log.progress=false log.tensorboard=false "${words[@]:1}"
 done
 wait_launched

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Choose RBD's settings on held-out data and train the candidate dirnet rows, in one GPU call.
 #
-#   bash benchmarks/gpu_rbd.sh DATA_DIR OUT_DIR SECONDS VARIANT...
+#   bash benchmarks/studies/gpu_rbd.sh DATA_DIR OUT_DIR SECONDS VARIANT...
 #
 # VARIANT names an RBD setting of tune.py's rbd-full grid without its prefix
 # (a1-b0-t4, a0.25-b1-t4, none, ...). For each one, side by side on the GPU:
@@ -23,13 +23,13 @@ source "$(dirname "$0")/gpu_setup.sh"  # data, MPS (sets $jobs), log to $out
 common=(device=cuda threads=2 log.progress=false log.tensorboard=false)
 variants=$(IFS=,; for v in "$@"; do printf 'f-%s,' "$v"; done)
 start=$(date +%s)
-launch python3 benchmarks/tune.py run rbd-full --variants "${variants%,}" --jobs $# "${common[@]}"
+launch python3 benchmarks/studies/tune.py run rbd-full --variants "${variants%,}" --jobs $# "${common[@]}"
 for v in "$@"; do
     [ "$v" = none ] && continue  # without RBD the candidate row is the imb+dte row
     # the variant's distill.* overrides, as tune.py defines them
-    mapfile -t over < <(python3 -c "import sys; sys.path.insert(0, 'benchmarks'); import tune
+    mapfile -t over < <(python3 -c "import sys; sys.path.insert(0, 'benchmarks/studies'); import tune
 print('\n'.join(a for a in tune.GRIDS['rbd-full']['f-$v'] if a.startswith('distill.')))")
-    launch python3 benchmarks/accuracy.py run --rows dirnet \
+    launch python3 benchmarks/studies/accuracy.py run --rows dirnet \
         "name=resnet20_dirnet_c30_$v" "${over[@]}" "${common[@]}"
 done
 wait_launched

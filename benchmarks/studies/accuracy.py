@@ -1,8 +1,8 @@
 """The DIR-Net ablation at the CPU budget: every row with identical settings and seed.
 
-    python benchmarks/accuracy.py run   [--rows fp,dirnet,...] [overrides...]   # train what is missing
-    python benchmarks/accuracy.py table                                        # rebuild JSON/MD/PNG
-    python benchmarks/accuracy.py dirs  [--rows ...] [overrides...]            # each row's run dir
+    python benchmarks/studies/accuracy.py run   [--rows fp,dirnet,...] [overrides...]   # train what is missing
+    python benchmarks/studies/accuracy.py table                                        # rebuild JSON/MD/PNG
+    python benchmarks/studies/accuracy.py dirs  [--rows ...] [overrides...]            # each row's run dir
 
 Each row is ``dirnet train --config configs/cifar10/resnet20_<row>_c30.yaml``
 (resumed when its run directory holds a checkpoint, skipped when finished),
@@ -26,7 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # benchmarks/studies/ -> the repository
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from mdblock import replace_block  # noqa: E402
 
@@ -159,7 +159,7 @@ def write_table(rows: list[dict], results: Path, md: Path, png: Path, epochs: in
         lines.append(f"| {r['name']} | {r['top1']:.2f} | {r['best_top1']:.2f} | {done} | "
                      f"{r['epoch_s']:.0f} | {r['device']} | `{r['command']}` | {seeds} |")
     lines += ["", f"Curves: `{png.relative_to(ROOT) if png.is_relative_to(ROOT) else png}`. "
-              f"Rebuild: `python benchmarks/accuracy.py table`.", "", MARK_END]
+              f"Rebuild: `python benchmarks/studies/accuracy.py table`.", "", MARK_END]
     replace_block(md, "\n".join(lines), MARK_START, MARK_END, "Ablation (CPU budget)")
     if rows:
         import matplotlib
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                       *standard_extra(extra)]
         run_rows(rows, extra, a.jobs, lambda: main(table_args))
         return 0
-    if a.action == "dirs":  # for scripts that pack runs (benchmarks/gpu_ablation.sh)
+    if a.action == "dirs":  # for scripts that pack runs (benchmarks/studies/gpu_ablation.sh)
         for r in rows:
             d = run_dir_of(r, extra)[0]
             print(d.relative_to(ROOT) if d.is_relative_to(ROOT) else d)

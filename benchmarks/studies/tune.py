@@ -1,10 +1,10 @@
 """Choose DTE's variant and RBD's weights on a held-out split, never on the test set.
 
-    python benchmarks/tune.py run dte          # DTE switches: distribution, per-iteration/epoch, T_min
-    python benchmarks/tune.py run rbd          # RBD alpha/beta/tau (trains the short fp teacher first)
-    python benchmarks/tune.py run dte rbd --jobs 2 --seeds 2 --variants A,B
-                                               # two runs at a time; seeds 0..1 of variants A and B
-    python benchmarks/tune.py table            # rebuild the JSON and the BENCHMARKS.md section
+    python benchmarks/studies/tune.py run dte          # DTE switches: distribution, per-iteration/epoch, T_min
+    python benchmarks/studies/tune.py run rbd          # RBD alpha/beta/tau (trains the short fp teacher first)
+    python benchmarks/studies/tune.py run dte rbd --jobs 2 --seeds 2 --variants A,B
+                                                       # two runs at a time; seeds 0..1 of variants A and B
+    python benchmarks/studies/tune.py table            # rebuild the JSON and the BENCHMARKS.md section
 
 Short runs: ResNet-20 on a 10,000-image part of CIFAR-10's training set, scored
 on a disjoint 5,000-image held-out part of the training set (data.val_size),
@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # benchmarks/studies/ -> the repository
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from mdblock import replace_block  # noqa: E402
 
@@ -88,7 +88,7 @@ GRIDS = {
     # The same settings over the whole 30-epoch budget on the 45,000-image
     # training part (same teacher and caveat): the held-out choice for the
     # dirnet row, run on a GPU next to the candidate dirnet rows themselves
-    # (benchmarks/gpu_rbd.sh).
+    # (benchmarks/studies/gpu_rbd.sh).
     "rbd-full": {"f-none": ["method=dirnet", "distill.teacher=null"],
                  **rbd_variants("f", *RBD_EARLY),
                  "f-a0.25-b1-t1-blocks": CHOSEN + SWITCHES["blocks"],
@@ -186,7 +186,7 @@ def table() -> None:
     lines = [MARK_START, "", "Held-out choice of settings (train subset 10,000, held-out 5,000 "
              "images of the CIFAR-10 training set, 8 epochs, 30 for rbd30; score = final held-out top-1, "
              "mean over the seeds that finished; the test split plays no part). "
-             "Rebuild: `python benchmarks/tune.py table`.", ""]
+             "Rebuild: `python benchmarks/studies/tune.py table`.", ""]
     for grid, variants in GRIDS.items():
         rows = []
         for name in variants:

@@ -1,6 +1,6 @@
 """Does re-estimating BatchNorm statistics after the last epoch help? Held-out data only.
 
-    python benchmarks/bn_reestimate.py runs/tune/f-none runs/tune/f-a0-b1 ...
+    python benchmarks/studies/bn_reestimate.py runs/tune/f-none runs/tune/f-a0-b1 ...
 
 For each run: ``dirnet reestimate-bn`` (skipped when RUN/checkpoints/bn.pt
 exists), then held-out (``--split val``) top-1 of the final checkpoint and of
@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # benchmarks/studies/ -> the repository
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from machine import machine_info  # noqa: E402
 
@@ -51,7 +51,7 @@ def main() -> None:
         print(f"{row['run']}: held-out {row['val_top1_last']:.2f} -> {row['val_top1_bn']:.2f} "
               f"({row['gain']:+.2f})", flush=True)
     new = {r["run"] for r in rows}
-    cmd = "python benchmarks/bn_reestimate.py " + " ".join(str(r) for r in a.runs)
+    cmd = "python benchmarks/studies/bn_reestimate.py " + " ".join(str(r) for r in a.runs)
     out = {"commands": old["commands"] + [cmd], "machine": machine_info(),
            "rows": [r for r in old["rows"] if r["run"] not in new] + rows}
     OUT.write_text(json.dumps(out, indent=2) + "\n")
