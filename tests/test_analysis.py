@@ -203,8 +203,9 @@ def test_read_metrics_and_errors(tmp_path):
     bad.write_text("[1, 2]\n")
     with pytest.raises(ValueError, match="one JSON object"):
         A.read_metrics(bad)
+    assert A.read_metrics(tmp_path / "nowhere") == []  # a run that has written no epoch yet
     with pytest.raises(FileNotFoundError, match="metrics"):
-        A.read_metrics(tmp_path / "nowhere")
+        A.read_metrics(tmp_path / "nowhere", missing_ok=False)
     with pytest.raises(FileNotFoundError, match="neither a checkpoint"):
         A.open_run(tmp_path / "r" / "checkpoints")
 

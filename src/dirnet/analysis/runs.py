@@ -5,40 +5,19 @@ JSON object per epoch: ``epoch``, ``train_loss``, ``train_top1``,
 ``test_loss``, ``test_top1``, ``test_top5``, ``lr``, ``epoch_s``, optional
 ``val_top1``, ``flip_ratio`` and ``flip`` = {layer: ratio}) and
 ``RUN/checkpoints/last.pt``. Any part may be missing; readers say which.
+``read_metrics`` is :func:`dirnet.metrics.read_metrics` (a missing file is ``[]``).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dirnet.metrics import read_metrics
+
+__all__ = ["CHECKPOINT_NAMES", "Run", "open_run", "read_config", "read_metrics"]
+
 CHECKPOINT_NAMES = ("checkpoints/last.pt", "checkpoints/best.pt", "last.pt", "model.pt")
-
-
-def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """The epochs of a ``metrics.jsonl`` file (or of ``RUN/metrics.jsonl`` given a run dir)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "metrics.jsonl"
-    if not path.is_file():
-        raise FileNotFoundError(f"no metrics file at {path} (expected a run directory holding "
-                                "metrics.jsonl, or the file itself)")
-    rows = []
-    with path.open(encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{i}: not a JSON object ({e.msg})") from None
-            if not isinstance(row, dict):  # bad file content, not a bad argument
-                msg = f"{path}:{i}: expected one JSON object per line, got {type(row).__name__}"
-                raise ValueError(msg)  # noqa: TRY004
-            rows.append(row)
-    return rows
 
 
 def read_config(run_dir: str | Path) -> dict[str, Any]:
@@ -89,8 +68,7 @@ def open_run(run_or_ckpt: str | Path) -> Run:
         run_dir = p.parent.parent if p.parent.name == "checkpoints" else p.parent
         if not ((run_dir / "metrics.jsonl").is_file() or (run_dir / "config.yaml").is_file()):
             run_dir = p.parent
-    metrics_path = run_dir / "metrics.jsonl"
-    metrics = read_metrics(metrics_path) if metrics_path.is_file() else []
+    metrics = read_metrics(run_dir)  # [] while the run has written none
     if ckpt is None and not metrics:
         raise FileNotFoundError(f"{p} holds neither a checkpoint ({', '.join(CHECKPOINT_NAMES)}) "
                                 "nor a metrics.jsonl; is it a dirnet run directory?")

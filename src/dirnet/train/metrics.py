@@ -1,9 +1,17 @@
-"""Per-epoch metrics: JSONL always, TensorBoard events when tensorboard is installed."""
+"""Per-epoch metrics: JSONL always, TensorBoard events when tensorboard is installed.
+
+The reader, :func:`read_metrics`, lives in :mod:`dirnet.metrics` (shared with
+analysis and the benchmarks) and is re-exported here.
+"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
+
+from dirnet.metrics import read_metrics
+
+__all__ = ["MetricsLog", "read_metrics"]
 
 
 class MetricsLog:
@@ -38,10 +46,3 @@ class MetricsLog:
     def close(self) -> None:
         if self.tb is not None:
             self.tb.close()
-
-
-def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    p = Path(run_dir) / "metrics.jsonl"
-    if not p.exists():
-        return []
-    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
