@@ -35,14 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--which", default="last")
     p.add_argument("--batch", type=int, default=500)
     a = p.parse_args(argv)
+    from dirnet.checkpoint import load, load_model
     from dirnet.data import BatchLoader, build
     from dirnet.deploy import exporter, runtime
-    from dirnet.train.checkpoint import load, load_model
 
     model, cfg = load_model(a.checkpoint, a.which)
     ck = load(a.checkpoint, a.which)
     size = (int(ck["in_channels"]), int(ck.get("image_size", 32)), int(ck.get("image_size", 32)))
-    bundle = build(cfg["data"]["name"], cfg["data"]["root"], val_size=0, seed=cfg.get("seed", 0))
+    bundle = build(cfg.data.name, cfg.data.root, val_size=0, seed=cfg.seed)
     loader = BatchLoader(bundle.test, a.batch, train=False, augment=None, seed=0, mean=bundle.mean,
                          std=bundle.std)
     tmp = tempfile.TemporaryDirectory()
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                 differ[k] += (po != pr).sum().item()
             n += len(y)
     res = {
-        "checkpoint": str(a.checkpoint), "data": cfg["data"]["name"], "images": n,
+        "checkpoint": str(a.checkpoint), "data": cfg.data.name, "images": n,
         "top1": {k: 100.0 * v / n for k, v in correct.items()},
         "top1_differs_from_torch": differ,
         "max_abs_logit_diff_fp32": max(float(torch.cat(per_image["fp32"]).max()), 0.0),

@@ -3,11 +3,11 @@ import pytest
 import torch
 from torch import nn
 
+from dirnet.checkpoint import load
 from dirnet.cli import main as cli
 from dirnet.evaluate import evaluate_target
 from dirnet.train import load_config, train
 from dirnet.train.bn_reestimate import reestimate_bn
-from dirnet.checkpoint import load
 
 
 class RecordsMode(nn.Module):

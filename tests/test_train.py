@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from dirnet.cli import main as cli
-from dirnet.train import ConfigError, TrainingDiverged, load_config, train
 from dirnet.checkpoint import load, load_model
+from dirnet.cli import main as cli
 from dirnet.config import ScheduleConfig
+from dirnet.train import ConfigError, TrainingDiverged, load_config, train
 from dirnet.train.lr import lr_at
 
 ROOT = Path(__file__).resolve().parents[1]

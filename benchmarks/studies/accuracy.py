@@ -73,10 +73,10 @@ def standard_extra(extra: list[str]) -> list[str]:
 
 def run_dir_of(row: str, extra: list[str]) -> Path:
     sys.path.insert(0, str(ROOT / "src"))
-    from dirnet.train.config import load_config, run_name
+    from dirnet.config import load_config
 
     cfg = load_config(row_config(row), row_overrides(row, extra))
-    return ROOT / cfg["out_dir"] / run_name(cfg), cfg
+    return ROOT / cfg.out_dir / cfg.run_name, cfg
 
 
 MAX_SEED = 9  # extra seeds the table looks for
@@ -96,7 +96,7 @@ def finished_seeds(row: str, extra: list[str]) -> dict[str, float]:
             continue
         seen.add(run_dir)
         tops = [h["test_top1"] for h in read_metrics(run_dir) if "test_top1" in h]
-        if len(tops) >= cfg["schedule"]["epochs"]:
+        if len(tops) >= cfg.schedule.epochs:
             out[str(seed)] = tops[-1]
     return out
 
@@ -113,7 +113,7 @@ def read_rows(rows: list[str], extra: list[str]) -> list[dict]:
         tops = [h["test_top1"] for h in hist if "test_top1" in h]
         summary = json.loads((run_dir / "summary.json").read_text()) \
             if (run_dir / "summary.json").exists() else {}
-        device = summary.get("device") or ("cpu" if cfg["device"] in ("auto", "cpu") else cfg["device"])
+        device = summary.get("device") or ("cpu" if cfg.device in ("auto", "cpu") else cfg.device)
         launched = (run_dir / "commands.txt").read_text().splitlines() \
             if (run_dir / "commands.txt").exists() else []
         out.append({
@@ -121,7 +121,7 @@ def read_rows(rows: list[str], extra: list[str]) -> list[dict]:
             "top1": tops[-1] if tops else None,
             "best_top1": max(tops) if tops else None,
             "epochs_done": len(hist),
-            "finished": len(hist) >= cfg["schedule"]["epochs"],
+            "finished": len(hist) >= cfg.schedule.epochs,
             "epoch_s": sum(h["epoch_s"] for h in hist) / len(hist),
             "command": launched[0] if launched else shlex.join(row_command(row, extra)),
             "device": device,
@@ -202,7 +202,7 @@ def finished(row: str, extra: list[str]) -> bool:
     run_dir, cfg = run_dir_of(row, extra)
     summary = run_dir / "summary.json"
     return summary.exists() and \
-        json.loads(summary.read_text()).get("epochs_done", 0) >= cfg["schedule"]["epochs"]
+        json.loads(summary.read_text()).get("epochs_done", 0) >= cfg.schedule.epochs
 
 
 def run_rows(rows: list[str], extra: list[str], jobs: int, on_finish) -> None:
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     _, cfg = run_dir_of(ROWS[0], extra)
     write_table(read_rows(rows, extra), Path(a.results), Path(a.markdown), Path(a.png),
-                cfg["schedule"]["epochs"], a.dataset)
+                cfg.schedule.epochs, a.dataset)
     print(Path(a.results).read_text())
     return 0
 

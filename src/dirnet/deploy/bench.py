@@ -194,7 +194,8 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
     import numpy as np
     import torch
 
-    import dirnet
+    from dirnet import models
+    from dirnet.convert import binarize
     from dirnet.deploy import exporter, runtime
     from dirnet.deploy._native import kernels
     from dirnet.nn import BinaryConv2d
@@ -212,8 +213,8 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
         size = size or _default_size(arch)
         ncls = args.num_classes or (1000 if size[1] >= 128 else 10)
         torch.manual_seed(0)
-        fp = dirnet.models.create(arch, num_classes=ncls).eval()
-        bnn = dirnet.binarize(copy.deepcopy(fp), method=args.method).eval()
+        fp = models.create(arch, num_classes=ncls).eval()
+        bnn = binarize(copy.deepcopy(fp), method=args.method).eval()
     if args.model:
         model_path = Path(args.model)
     else:
