@@ -361,6 +361,31 @@ def test_register_custom_builder():
         _REGISTRY.pop("tiny_test_net", None)
 
 
+def test_register_class_with_fixed_model_args():
+    class Tiny(nn.Module):
+        def __init__(self, num_classes: int = 10, depth: int = 1, hidden: int = 4) -> None:
+            super().__init__()
+            self.depth = depth
+            self.fc = nn.Linear(hidden, num_classes)
+
+    try:
+        assert models.register("tiny_cls_net")(Tiny) is Tiny
+        models.register("tiny_cls_net3", model_args={"depth": 3})(Tiny)
+        assert models.create("tiny_cls_net", num_classes=3, depth=2).depth == 2
+        m = models.create("tiny_cls_net3", num_classes=3, hidden=5)
+        assert isinstance(m, Tiny) and m.depth == 3 and m.fc.weight.shape == (3, 5)
+        with pytest.raises(TypeError, match="accepted options: hidden"):
+            models.create("tiny_cls_net3", depth=2)  # fixed by the name, not an option
+        models.register("tiny_cls_net3", model_args={"depth": 3})(Tiny)  # same entry again: fine
+        with pytest.raises(ValueError, match="already registered"):
+            models.register("tiny_cls_net3", model_args={"depth": 4})(Tiny)
+        with pytest.raises(TypeError, match="no argument"):
+            models.register("tiny_cls_bad", model_args={"dept": 3})(Tiny)
+    finally:
+        for name in ("tiny_cls_net", "tiny_cls_net3", "tiny_cls_bad"):
+            _REGISTRY.pop(name, None)
+
+
 def test_create_returns_fresh_models():
     a, b = models.create("resnet20"), models.create("resnet20")
     assert a is not b and a.conv1.weight.data_ptr() != b.conv1.weight.data_ptr()

@@ -97,7 +97,12 @@ class AuxiliaryHead(nn.Module):
 
 
 class DartsNetwork(nn.Module):
-    """Stacked DARTS cells; ``stage_names`` are the last cell of each resolution."""
+    """Stacked DARTS cells; ``stage_names`` are the last cell of each resolution.
+
+    Registered as ``darts`` (DARTS-V2 cell by default) with ``stem_multiplier``
+    fixed at 3 (DARTS' CIFAR network). Options: in_channels, C (36), layers (20),
+    genotype, auxiliary (False), drop_path_prob (0.0), act ('hardtanh').
+    """
 
     def __init__(
         self,
@@ -181,19 +186,4 @@ class DartsNetwork(nn.Module):
         return logits
 
 
-@register("darts")
-def darts(
-    num_classes: int = 10,
-    in_channels: int = 3,
-    C: int = 36,
-    layers: int = 20,
-    genotype: object = DARTS_V2,
-    auxiliary: bool = False,
-    drop_path_prob: float = 0.0,
-    act: str = "hardtanh",
-) -> DartsNetwork:
-    """DARTS CIFAR network (DARTS-V2 cell by default). Options: in_channels, C (36),
-    layers (20), genotype, auxiliary (False), drop_path_prob (0.0), act ('hardtanh')."""
-    return DartsNetwork(
-        num_classes, in_channels, C, layers, genotype, auxiliary, drop_path_prob, act
-    )
+register("darts", model_args={"stem_multiplier": 3})(DartsNetwork)

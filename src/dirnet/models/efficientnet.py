@@ -90,8 +90,14 @@ class MBConv(nn.Module):
         return out
 
 
+@register("efficientnet_b0")
 class EfficientNet(PooledClassifier):
-    """EfficientNet (B0 configuration, scalable by width/depth multipliers)."""
+    """EfficientNet (B0 configuration, scalable by width/depth multipliers).
+
+    Options: in_channels, width_mult/depth_mult (1.0), small_input (False; True
+    for 32x32), act ('silu'), se_ratio (0.25; 0 removes SE), dropout (0.2),
+    drop_path_rate (0.0 = off).
+    """
 
     def __init__(
         self,
@@ -135,31 +141,3 @@ class EfficientNet(PooledClassifier):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classify(self.head(self.features(self.stem(x))))
-
-
-@register("efficientnet_b0")
-def efficientnet_b0(
-    num_classes: int = 10,
-    in_channels: int = 3,
-    width_mult: float = 1.0,
-    depth_mult: float = 1.0,
-    small_input: bool = False,
-    act: str = "silu",
-    se_ratio: float = 0.25,
-    dropout: float = 0.2,
-    drop_path_rate: float = 0.0,
-) -> EfficientNet:
-    """EfficientNet-B0. Options: in_channels, width_mult/depth_mult (1.0), small_input (False;
-    True for 32x32), act ('silu'), se_ratio (0.25; 0 removes SE), dropout (0.2),
-    drop_path_rate (0.0 = off)."""
-    return EfficientNet(
-        num_classes,
-        in_channels,
-        width_mult,
-        depth_mult,
-        small_input,
-        act,
-        se_ratio,
-        dropout,
-        drop_path_rate,
-    )

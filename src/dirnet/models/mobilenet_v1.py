@@ -63,8 +63,13 @@ class DepthwiseSeparable(nn.Module):
         return self.act2(self.bn2(self.pw(x)))
 
 
+@register("mobilenet_v1")
 class MobileNetV1(PooledClassifier):
-    """MobileNet V1; ``stage_names`` are the last block of each resolution."""
+    """MobileNet V1; ``stage_names`` are the last block of each resolution.
+
+    Options: in_channels, width_mult (1.0), small_input (False; True for 32x32),
+    act ('hardtanh'), dropout (0.0).
+    """
 
     def __init__(
         self,
@@ -93,17 +98,3 @@ class MobileNetV1(PooledClassifier):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classify(self.features(self.stem(x)))
-
-
-@register("mobilenet_v1")
-def mobilenet_v1(
-    num_classes: int = 10,
-    in_channels: int = 3,
-    width_mult: float = 1.0,
-    small_input: bool = False,
-    act: str = "hardtanh",
-    dropout: float = 0.0,
-) -> MobileNetV1:
-    """MobileNet V1. Options: in_channels, width_mult (1.0), small_input (False; True for
-    32x32), act ('hardtanh'), dropout (0.0)."""
-    return MobileNetV1(num_classes, in_channels, width_mult, small_input, act, dropout)

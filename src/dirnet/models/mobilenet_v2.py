@@ -69,8 +69,13 @@ class InvertedResidual(nn.Module):
         return self.conv(x)
 
 
+@register("mobilenet_v2")
 class MobileNetV2(PooledClassifier):
-    """MobileNet V2; ``stage_names`` are the last block of each resolution."""
+    """MobileNet V2; ``stage_names`` are the last block of each resolution.
+
+    Options: in_channels, width_mult (1.0), small_input (False; True for 32x32),
+    act ('hardtanh'), dropout (0.2).
+    """
 
     def __init__(
         self,
@@ -104,17 +109,3 @@ class MobileNetV2(PooledClassifier):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classify(self.head(self.features(self.stem(x))))
-
-
-@register("mobilenet_v2")
-def mobilenet_v2(
-    num_classes: int = 10,
-    in_channels: int = 3,
-    width_mult: float = 1.0,
-    small_input: bool = False,
-    act: str = "hardtanh",
-    dropout: float = 0.2,
-) -> MobileNetV2:
-    """MobileNet V2. Options: in_channels, width_mult (1.0), small_input (False; True for
-    32x32), act ('hardtanh'), dropout (0.2)."""
-    return MobileNetV2(num_classes, in_channels, width_mult, small_input, act, dropout)

@@ -20,7 +20,11 @@ from .shortcut import OptionAShortcut
 
 
 class CifarResNet(nn.Module):
-    """ResNet for 32x32 inputs; ``stage_names`` lists the modules whose outputs RBD aligns."""
+    """ResNet for 32x32 inputs; ``stage_names`` lists the modules whose outputs RBD aligns.
+
+    Registered as ``resnet20/32/44/56`` (``depth`` fixed by the name). Options:
+    in_channels (1 for Fashion-MNIST), width (first-stage width, 16), act ('hardtanh').
+    """
 
     stage_names: tuple[str, ...] = ("layer1", "layer2", "layer3")
 
@@ -73,21 +77,5 @@ class CifarResNet(nn.Module):
         return self.fc(self.bn2(self.flatten(self.avgpool(x))))
 
 
-def _builder(depth: int):
-    def build(
-        num_classes: int = 10, in_channels: int = 3, width: int = 16, act: str = "hardtanh"
-    ) -> CifarResNet:
-        return CifarResNet(depth, num_classes, in_channels, width, act)
-
-    build.__name__ = f"resnet{depth}"
-    build.__doc__ = (
-        f"CIFAR ResNet-{depth} (Bi-Real blocks, option-A shortcuts). Options: in_channels "
-        "(1 for Fashion-MNIST), width (first-stage width, 16), act ('hardtanh')."
-    )
-    return build
-
-
-resnet20 = register("resnet20")(_builder(20))
-resnet32 = register("resnet32")(_builder(32))
-resnet44 = register("resnet44")(_builder(44))
-resnet56 = register("resnet56")(_builder(56))
+for _depth in (20, 32, 44, 56):
+    register(f"resnet{_depth}", model_args={"depth": _depth})(CifarResNet)

@@ -28,8 +28,13 @@ _CFG: tuple[tuple[int, bool], ...] = (
 )
 
 
+@register("vgg_small")
 class VGGSmall(nn.Module):
-    """Six 3x3 convs and one linear; ``stage_names`` are the three pooled stages' last BN-act."""
+    """Six 3x3 convs and one linear; ``stage_names`` are the three pooled stages' last BN-act.
+
+    Options: in_channels, input_size (32; sets the Linear's 512*(s/8)^2 inputs),
+    width (128; all widths scale with it), act ('hardtanh').
+    """
 
     stage_names: tuple[str, ...] = ("features.act1", "features.act3", "features.act5")
 
@@ -69,16 +74,3 @@ class VGGSmall(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.flatten(self.features(x)))
-
-
-@register("vgg_small")
-def vgg_small(
-    num_classes: int = 10,
-    in_channels: int = 3,
-    input_size: int = 32,
-    width: int = 128,
-    act: str = "hardtanh",
-) -> VGGSmall:
-    """VGG-Small. Options: in_channels, input_size (32; sets the Linear's 512*(s/8)^2
-    inputs), width (128; all widths scale with it), act ('hardtanh')."""
-    return VGGSmall(num_classes, in_channels, input_size, width, act)
