@@ -72,7 +72,7 @@ def _forward_backward(model: nn.Module, size: int = 32, batch: int = 2, channels
 
 
 def test_list_is_sorted_and_complete():
-    names = models.list()
+    names = models.names()
     assert names == sorted(names)
     assert set(NAMES) <= set(names)
 
@@ -349,7 +349,7 @@ def test_register_custom_builder():
                 nn.Linear(hidden, num_classes),
             )
 
-        assert "tiny_test_net" in models.list()
+        assert "tiny_test_net" in models.names()
         assert models.create("tiny_test_net", num_classes=3, hidden=5)(
             torch.randn(1, 3, 8, 8)
         ).shape == (1, 3)

@@ -117,7 +117,7 @@ def cmd_methods(argv: list[str]) -> int:
 def cmd_models(argv: list[str]) -> int:
     from dirnet import models
 
-    print("\n".join(models.list()))
+    print("\n".join(models.names()))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Model zoo: ``create(name, num_classes=10, **options)``, ``list()``, ``register(name)``.
+"""Model zoo: ``create(name, num_classes=10, **options)``, ``names()``, ``register(name)``.
 
 Every builder returns the FULL-PRECISION network in a binary-friendly form
 (Hardtanh/SiLU activations, Bi-Real shortcuts for ResNets); binarize it with
@@ -20,7 +20,7 @@ from . import vgg_small as _vgg_small  # noqa: F401
 from .bireal_block import BiRealBlock
 from .darts_genotype import DARTS_V1, DARTS_V2, GENOTYPES, PRIMITIVES, Genotype
 from .registry import UnknownModelError, create, get_builder, register
-from .registry import list_models as list
+from .registry import list_models as names
 from .shortcut import OptionAShortcut
 
 __all__ = [
@@ -34,6 +34,6 @@ __all__ = [
     "UnknownModelError",
     "create",
     "get_builder",
-    "list",
+    "names",
     "register",
 ]
