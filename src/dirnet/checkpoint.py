@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,12 @@ class Checkpoint:
     in_channels: int = 3
     image_size: int = 32
     class_names: list[str] = field(default_factory=list)
+    #: mid-epoch only: the epoch's running totals (loss, correct, ce) over ``step`` batches
+    #: and the samples they cover, so the resumed epoch logs the same figures
+    epoch_sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    epoch_seen: int = 0
+    #: the flip tracker's reference signs ({layer: int8 tensor}), or None without one
+    flip_signs: dict[str, torch.Tensor] | None = None
     format: int = FORMAT
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,11 +56,19 @@ class Checkpoint:
 
 
 def save_atomic(obj: dict[str, Any], path: str | Path) -> None:
-    """Write to a temporary file in the same folder, then rename over ``path``."""
+    """Write to a temporary file in the same folder, then rename over ``path``.
+
+    The file gets the permissions of a newly created one (0666 less the umask;
+    mkstemp alone would leave it 0600).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
+        if hasattr(os, "fchmod"):
+            mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+            os.umask(mask)
+            os.fchmod(fd, 0o666 & ~mask)
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
             f.flush()
@@ -77,13 +92,29 @@ def resolve(path_or_run: str | Path, which: str = "last") -> Path:
     return p
 
 
+def _load_failure(exc: BaseException) -> str:
+    """At most one line of why torch.load refused a file (its messages run to paragraphs)."""
+    text = str(exc)
+    marker = "WeightsUnpickler error:"
+    if marker in text:  # the useful part follows torch's advice about weights_only=False
+        text = text.split(marker, 1)[1]
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = line.split(". ", 1)[0].rstrip(".")  # the first sentence
+    if isinstance(exc, EOFError):
+        line = "the file is empty or ends early"
+    elif not line or not isinstance(exc, (RuntimeError, pickle.UnpicklingError)):
+        line = f"{type(exc).__name__}: {line}" if line else type(exc).__name__
+    return line if len(line) <= 200 else line[:197] + "..."
+
+
 def load(path_or_run: str | Path, which: str = "last", map_location="cpu") -> dict[str, Any]:
     """The checkpoint's dict (see :class:`Checkpoint`), checked to be a dirnet checkpoint."""
     path = resolve(path_or_run, which)
     try:
         ck = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # a corrupt or foreign file: say so plainly
-        raise ValueError(f"{str(path)!r} is not a readable dirnet checkpoint: {e}") from None
+    except Exception as e:  # a corrupt or foreign file: say so plainly, on one line
+        raise ValueError(f"{str(path)!r} is not a dirnet checkpoint "
+                         f"(torch.load: {_load_failure(e)})") from None
     if not isinstance(ck, dict) or "model" not in ck or "config" not in ck:
         raise ValueError(f"{str(path)!r} is not a dirnet checkpoint (missing model/config)")
     return ck

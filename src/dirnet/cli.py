@@ -28,18 +28,53 @@ _DELEGATED = {
 }
 
 
+EXIT_CODES = {
+    0: "success",
+    2: "bad input: usage, config, missing or corrupt files",
+    3: "training diverged (a non-finite loss)",
+    130: "interrupted (Ctrl-C or SIGTERM); a training run left a resumable checkpoint",
+}
+
+# Errors about what the user gave (arguments, configs, paths, files): one line, exit 2.
+# FormatError (a corrupt .dbnn) and ConfigError are ValueErrors.
+_BAD_INPUT = (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError,
+              IsADirectoryError, NotADirectoryError, PermissionError)
+
+
 def _usage() -> str:
     lines = ["usage: dirnet COMMAND [options]   (dirnet COMMAND -h for its options)", "", "commands:"]
     lines += [f"  {k:13s} {v}" for k, v in COMMANDS.items()]
+    lines += ["", "exit status:"]
+    lines += [f"  {k:<4d} {v}" for k, v in EXIT_CODES.items()]
     return "\n".join(lines)
 
 
+def _is_training_diverged(e: BaseException) -> bool:
+    """Whether ``e`` is ``dirnet.train.epoch.TrainingDiverged`` (only training raises it,
+    so the trainer is never imported here just to check)."""
+    mod = sys.modules.get("dirnet.train.epoch")
+    cls = getattr(mod, "TrainingDiverged", None)
+    return isinstance(cls, type) and isinstance(e, cls)
+
+
+def _one_line(e: BaseException) -> str:
+    msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+    return str(msg) or type(e).__name__
+
+
 def cmd_train(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="dirnet train", description=COMMANDS["train"],
-                                epilog="example: dirnet train --config configs/cifar10/"
-                                       "resnet20_dirnet_c30.yaml optim.lr=0.05 device=cpu")
+    p = argparse.ArgumentParser(
+        prog="dirnet train", description=COMMANDS["train"],
+        epilog="examples:\n"
+               "  dirnet train --config configs/cifar10/resnet20_dirnet_c30.yaml optim.lr=0.05\n"
+               "  dirnet train --run-dir runs/NAME --resume      # continue a run with its own "
+               "config\n"
+               "A resumed run keeps its config: only threads, device and log.* may change.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="YAML file (see configs/); keys not given take the defaults")
-    p.add_argument("--resume", action="store_true", help="continue the run in its run directory")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in its run directory with the run's saved config "
+                        "(started from scratch when it has no checkpoint yet)")
     p.add_argument("--run-dir", help="run directory (default: OUT_DIR/NAME from the config)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.add_argument("--stop-epoch", type=int, metavar="N",
@@ -51,22 +86,57 @@ def cmd_train(argv: list[str]) -> int:
     from dirnet.config import dump, load_config
     from dirnet.train import train
 
-    cfg = load_config(a.config, a.overrides)
+    if a.resume and a.config is None and a.run_dir is not None:
+        # --run-dir RUN --resume [key=value ...]: the run's own config (and harmless changes)
+        cfg = load_config(base=_saved_config(a.run_dir).to_dict(), overrides=a.overrides)
+    elif a.config is None and not a.overrides and not a.print_config:
+        raise ValueError("nothing to train: give --config FILE (see configs/) and/or key=value "
+                         "overrides, or --run-dir RUN --resume (--print-config shows the defaults)")
+    else:  # the same --config and overrides as the run was started with, checked on resume
+        cfg = load_config(a.config, a.overrides)
     if a.print_config:
         print(dump(cfg), end="")
         return 0
     summary = train(cfg, resume=a.resume, run_dir=a.run_dir, stop_epoch=a.stop_epoch)
-    if summary.get("test_top1") is not None:
-        print(f"final test top-1 {summary['test_top1']:.2f}%  ({summary['run_dir']})")
+    done, epochs, top1 = summary.get("epochs_done"), summary.get("epochs"), summary.get("test_top1")
+    if top1 is None:
+        return 0
+    if done is not None and epochs is not None and done < epochs:
+        print(f"stopped after epoch {done} of {epochs}: test top-1 {top1:.2f}% so far; continue "
+              f"with --run-dir {summary['run_dir']} --resume")
+    else:
+        print(f"final test top-1 {top1:.2f}%  ({summary['run_dir']})")
     return 0
 
 
+def _saved_config(run_dir: str):
+    """The config a run was started with: its last checkpoint's, else its config.yaml."""
+    from pathlib import Path
+
+    from dirnet import checkpoint as ckpt
+    from dirnet.config import load_config
+
+    run = Path(run_dir)
+    if (run / "checkpoints" / "last.pt").is_file():
+        return ckpt.config_of(ckpt.load(run))
+    if (run / "config.yaml").is_file():
+        return load_config(run / "config.yaml")
+    raise FileNotFoundError(f"{run_dir!r} is not a run directory (no checkpoints/last.pt, no "
+                            f"config.yaml); to start a run there, give --config or overrides")
+
+
 def cmd_eval(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="dirnet eval", description=COMMANDS["eval"])
+    p = argparse.ArgumentParser(
+        prog="dirnet eval", description=COMMANDS["eval"],
+        epilog="Without --data, a run trained with data.test_subset=N is scored on the first N "
+               "test images, and so is a .dbnn file exported from it (dirnet export records N); "
+               "the printed line says how many images. With --data: all of that data set's "
+               "test images.")
     p.add_argument("target", help="run directory, checkpoint (.pt) or packed model (.dbnn)")
     p.add_argument("--split", choices=["test", "val"], default="test")
     p.add_argument("--data", help="data set name (default: the one the model was trained on)")
-    p.add_argument("--data-root", help="data directory (default: the training config's)")
+    p.add_argument("--data-root", help="data directory (default: the training config's when "
+                                       "--data is that data set, else the data set's default)")
     p.add_argument("--which", default="last", help="checkpoint in a run directory: last, best or bn (dirnet reestimate-bn)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     a = p.parse_args(argv)
@@ -133,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cmd, rest = argv[0], argv[1:]
     if cmd not in COMMANDS:
-        print(f"dirnet: unknown command {cmd!r}\n\n{_usage()}", file=sys.stderr)
+        print(f"dirnet: error: unknown command {cmd!r}; choose one of {', '.join(COMMANDS)} "
+              "(dirnet -h)", file=sys.stderr)
         return 2
     try:
         if cmd in _DELEGATED:
@@ -147,10 +218,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(globals()[f"cmd_{cmd.replace('-', '_')}"](rest) or 0)
     except KeyboardInterrupt:
         return 130
-    except (ValueError, KeyError, TypeError, FileNotFoundError, FileExistsError) as e:
+    except Exception as e:
+        if _is_training_diverged(e):
+            print(f"dirnet {cmd}: error: {_one_line(e)}", file=sys.stderr)
+            return 3
+        if not isinstance(e, _BAD_INPUT):
+            raise  # a bug: keep the traceback
         # Bad input from the user: one clear line, no traceback.
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"dirnet {cmd}: error: {msg}", file=sys.stderr)
+        print(f"dirnet {cmd}: error: {_one_line(e)}", file=sys.stderr)
         return 2
 
 

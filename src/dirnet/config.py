@@ -13,6 +13,8 @@ reads them back, filling keys a newer version added with their defaults.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field, fields
@@ -24,6 +26,26 @@ import yaml
 
 class ConfigError(ValueError):
     """A configuration key or value that the trainer cannot use."""
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML as users write numbers: ``1e-3`` and ``5e-4`` are floats.
+
+    PyYAML follows YAML 1.1, where a float needs a dot (``1.0e-3``), so ``1e-3``
+    would be the *string* "1e-3" and fail far from the config; YAML 1.2 and
+    every other reader take it as a number.
+    """
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def parse_yaml(text: str):
+    """``text`` as YAML with :class:`_Loader`'s numbers (safe: plain data only)."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,8 @@ class LogConfig:
     progress: bool = True
     tensorboard: bool = True
     flips: bool = True
+    #: without a terminal, a progress line every this many steps (None: about 10 an epoch)
+    every: int | None = None
 
 
 @dataclass(frozen=True)
@@ -217,6 +241,8 @@ def _check(typ: Any, value: Any, key: str) -> Any:
           isinstance(value, typ))
     if not ok:
         raise ConfigError(f"config key {key!r} must be {_describe(typ)}, got {value!r}")
+    if typ is float and not math.isfinite(value):
+        raise ConfigError(f"config key {key!r} must be a finite number, got {value!r}")
     return float(value) if typ is float else value
 
 
@@ -265,9 +291,9 @@ def parse_override(text: str) -> dict[str, Any]:
     if not key:
         raise ConfigError(f"override {text!r} has an empty key")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = parse_yaml(raw) if raw.strip() else None
     except yaml.YAMLError as e:
-        raise ConfigError(f"cannot parse the value of {key!r}: {e}") from None
+        raise ConfigError(f"cannot parse the value of {key!r}: {_first_line(e)}") from None
     out: dict[str, Any] = {}
     _set_dotted(out, key, value)
     return out
@@ -281,8 +307,12 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         p = Path(path)
         if not p.is_file():
             raise ConfigError(f"config file {str(p)!r} not found")
-        with open(p) as f:
-            data = yaml.safe_load(f) or {}
+        try:
+            data = parse_yaml(p.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError:
+            raise ConfigError(f"config file {str(p)!r} is not a text (YAML) file") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"config file {str(p)!r} is not valid YAML: {_first_line(e)}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"config file {str(p)!r} must hold a mapping at the top level")
         _merge(d, data)
@@ -291,6 +321,13 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     for o in overrides or []:
         _merge(d, parse_override(o))
     return RunConfig.from_dict(d)
+
+
+def _first_line(e: yaml.YAMLError) -> str:
+    """A YAML error in one line: what is wrong and where (line, column)."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
 
 
 def _defaults() -> dict[str, Any]:
@@ -322,12 +359,60 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError(f"schedule.name must be cosine, step or constant, got {cfg.schedule.name!r}")
     if cfg.schedule.epochs < 1:
         raise ConfigError(f"schedule.epochs must be a positive integer, got {cfg.schedule.epochs!r}")
-    if cfg.data.batch_size < 1:
-        raise ConfigError(f"data.batch_size must be a positive integer, got {cfg.data.batch_size!r}")
+    _at_least(1, **{"data.batch_size": cfg.data.batch_size,
+                    "data.eval_batch_size": cfg.data.eval_batch_size,
+                    "data.train_subset": cfg.data.train_subset,
+                    "data.test_subset": cfg.data.test_subset, "threads": cfg.threads,
+                    "log.every": cfg.log.every})
+    _at_least(0, **{"data.val_size": cfg.data.val_size, "optim.lr": cfg.optim.lr,
+                    "optim.weight_decay": cfg.optim.weight_decay,
+                    "optim.momentum": cfg.optim.momentum, "schedule.min_lr": cfg.schedule.min_lr,
+                    "schedule.warmup_epochs": cfg.schedule.warmup_epochs,
+                    "distill.alpha": cfg.distill.alpha, "distill.beta": cfg.distill.beta})
+    if isinstance(cfg.data.val_size, float) and cfg.data.val_size >= 1:
+        raise ConfigError(f"data.val_size is a count (integer) or a fraction below 1, got "
+                          f"{cfg.data.val_size!r}")
+    if cfg.distill.tau <= 0:
+        raise ConfigError(f"distill.tau must be positive, got {cfg.distill.tau!r}")
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:[0-9]+)?", cfg.device):
+        raise ConfigError(f"device must be auto, cpu, cuda, cuda:N or mps, got {cfg.device!r}")
     if cfg.model.init == "teacher" and not cfg.distill.teacher:
         raise ConfigError("model.init=teacher needs distill.teacher (the fp run to start from)")
     if len(cfg.optim.betas) != 2:
         raise ConfigError(f"optim.betas must be two numbers, got {cfg.optim.betas!r}")
+
+
+#: What a resumed run may change (where and how it computes and logs, not what it
+#: learns); ``name``/``out_dir`` only say where the run directory is.
+RESUME_MAY_CHANGE = ("threads", "device", "log.", "name", "out_dir")
+
+
+def flat(cfg: RunConfig) -> dict[str, Any]:
+    """``{"optim.lr": 0.1, ...}``: every leaf of the config under its dotted key."""
+    out: dict[str, Any] = {}
+
+    def walk(d: dict[str, Any], prefix: str) -> None:
+        for k, v in d.items():
+            if isinstance(v, dict) and k not in _FREE_FORM:
+                walk(v, prefix + k + ".")
+            else:
+                out[prefix + k] = v
+
+    walk(cfg.to_dict(), "")
+    return out
+
+
+def differences(old: RunConfig, new: RunConfig) -> list[tuple[str, Any, Any]]:
+    """``(key, old value, new value)`` for every dotted key whose value differs."""
+    a, b = flat(old), flat(new)
+    return [(k, a[k], b[k]) for k in a if a[k] != b[k]]
+
+
+def _at_least(low: int, **values: Any) -> None:
+    for key, v in values.items():
+        if v is not None and v < low:
+            what = "a positive integer" if low == 1 else "zero or more"
+            raise ConfigError(f"{key} must be {what}, got {v!r}")
 
 
 def run_name(cfg: RunConfig) -> str:
@@ -335,4 +420,5 @@ def run_name(cfg: RunConfig) -> str:
 
 
 def dump(cfg: RunConfig) -> str:
+    """The YAML of ``cfg``: what RUN/config.yaml holds."""
     return yaml.safe_dump(cfg.to_dict(), sort_keys=False)

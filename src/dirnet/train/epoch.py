@@ -1,7 +1,7 @@
 """One training epoch: the step loop, its learning rate and schedule, divergence checks."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ from dirnet.progress import set_progress
 from dirnet.train.device import autocast
 from dirnet.train.distributed import all_reduce_sum
 from dirnet.train.lr import lr_at
+from dirnet.train.progress_log import ProgressLog
+from dirnet.train.signals import RunInterrupted, StopRequest
 
 #: On a GPU, check the loss for NaN/Inf every this many steps (each check syncs).
 CHECK_EVERY_CUDA = 50
@@ -34,38 +36,53 @@ class StepParts:
     scaler: torch.amp.GradScaler | None = None  # fp16 on CUDA
 
 
+@dataclass
 class EpochProgress:
-    """Where the loop is, so an interrupt can checkpoint the exact step."""
+    """Where the loop is within an epoch: what a mid-epoch checkpoint must hold.
 
-    def __init__(self, epoch: int, step: int):
+    ``step`` batches of epoch ``epoch`` are done; ``sums`` (loss, correct, ce,
+    float64) and ``seen`` are the epoch's running totals over them, so an
+    epoch resumed mid-way logs the same figures as one run in one go.
+    """
+
+    epoch: int
+    step: int = 0
+    sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    seen: int = 0
+
+    def start(self, epoch: int, step: int = 0) -> None:
+        if (epoch, step) != (self.epoch, self.step):  # a resumed epoch keeps its totals
+            self.sums, self.seen = [0.0, 0.0, 0.0], 0
         self.epoch, self.step = epoch, step
 
 
 def train_epoch(cfg: RunConfig, parts: StepParts, loader, device: torch.device, *,
-                at: EpochProgress, last_path: Path, bar_enabled: bool) -> dict[str, Any]:
+                at: EpochProgress, last_path: Path, progress: ProgressLog | None,
+                stop: StopRequest | None = None, distributed: bool = False) -> dict[str, Any]:
     """Train epoch ``at.epoch`` from batch ``at.step`` on; returns the epoch's train figures.
 
-    ``at.step`` advances as batches finish (an interrupt checkpoints it).
+    Before each batch the loop asks ``stop`` whether a stop was requested;
+    if so it records in ``at`` the batches done and the running totals and
+    raises :class:`RunInterrupted` (the caller writes the checkpoint).
     Running sums stay on the device: a ``.item()`` per step would stall a
     GPU's queue. The finiteness check syncs every step on the CPU (free
     there) and every :data:`CHECK_EVERY_CUDA` steps on a GPU.
     """
-    from tqdm.auto import tqdm
-
     epochs, epoch, first = cfg.schedule.epochs, at.epoch, at.step
     steps = len(loader)
     parts.net.train()
     if parts.distiller is not None:
         parts.distiller.train()
     loader.set_epoch(epoch)
-    acc = torch.zeros(3, dtype=torch.float64, device=device)  # loss, correct, ce
-    seen = 0
+    acc = torch.tensor(at.sums, dtype=torch.float64, device=device)  # loss, correct, ce
+    seen = at.seen
     check_every = CHECK_EVERY_CUDA if device.type == "cuda" else 1
-    bar = tqdm(loader.iter_from(first), total=steps, initial=first,
-               desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=not bar_enabled or None)
-    lr = cfg.optim.lr
-    for step, (x, y) in enumerate(bar, start=first):
-        at.step = step
+    batches = loader.iter_from(first) if progress is None else \
+        progress.wrap(loader.iter_from(first), epoch, first, steps)
+    for step, (x, y) in enumerate(batches, start=first):
+        if stop is not None and stop.agreed(distributed, device):
+            at.step, at.sums, at.seen = step, acc.tolist(), seen
+            raise RunInterrupted(f"stopped at epoch {epoch + 1}, step {step}")
         set_progress(parts.model, (epoch + step / steps) / epochs, epochs=epochs)
         lr = lr_at(cfg.schedule, cfg.optim.lr, epoch + step / steps)
         for g in parts.optimizer.param_groups:
@@ -77,24 +94,30 @@ def train_epoch(cfg: RunConfig, parts: StepParts, loader, device: torch.device, 
         seen += y.numel()
         if (step + 1) % check_every == 0 and not torch.isfinite(acc[0]):
             raise TrainingDiverged(
-                f"the loss became {float(loss.detach())} at epoch {epoch + 1}, step {step} or up to "
-                f"{check_every - 1} steps before; the last good checkpoint is "
-                f"{str(last_path)!r} (lower optim.lr or check the data)")
+                f"the loss became {float(loss.detach())} at epoch {epoch + 1}, step {step}"
+                + (f" or up to {check_every - 1} steps before" if check_every > 1 else "")
+                + f"; {_last_good(last_path)} (lower optim.lr or check the data)")
         _backward(parts, loss)
-        if bar_enabled and step % 20 == 0:
-            bar.set_postfix(loss=f"{float(acc[0]) / seen:.3f}", lr=f"{lr:.4f}")
+        if progress is not None:
+            progress.step(step, lambda: float(acc[0]) / seen, lr)
     if not torch.isfinite(acc[0]):
-        raise TrainingDiverged(
-            f"the loss became non-finite in epoch {epoch + 1}; the last good checkpoint "
-            f"is {str(last_path)!r} (lower optim.lr or check the data)")
+        raise TrainingDiverged(f"the loss became non-finite in epoch {epoch + 1}; "
+                               f"{_last_good(last_path)} (lower optim.lr or check the data)")
     loss_sum, correct, ce_sum = acc.tolist()
-    at.step = 0
+    at.step, at.sums, at.seen = steps, [loss_sum, correct, ce_sum], seen
     seen, loss_sum, correct, ce_sum = all_reduce_sum([seen, loss_sum, correct, ce_sum], device)
+    lr = lr_at(cfg.schedule, cfg.optim.lr, epoch + (steps - 1) / steps)  # the last step's
     record = {"epoch": epoch, "train_loss": loss_sum / max(seen, 1),
               "train_top1": 100.0 * correct / max(seen, 1), "lr": lr}
     if parts.distiller is not None:  # train_loss then includes the RBD terms
         record["train_ce"] = ce_sum / max(seen, 1)
     return record
+
+
+def _last_good(last_path: Path) -> str:
+    if last_path.exists():
+        return f"the last good checkpoint is {str(last_path)!r}"
+    return "no checkpoint was written before it"
 
 
 def _forward(cfg: RunConfig, parts: StepParts, x, y, device, acc):
