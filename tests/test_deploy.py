@@ -315,3 +315,85 @@ def test_binary_body_is_bit_exact_through_batchnorm(tmp_path):
     for isa in kernels().paths():
         out = runtime.load(path, kernel=isa)(x)
         assert torch.equal(out, ref), f"{isa}: {int((out != ref).sum())} values differ"
+
+
+def _small_header() -> dict:
+    return {"format": fileformat.FORMAT, "version": fileformat.FORMAT_VERSION, "precision": "fp32",
+            "input": {"channels": 1, "size_hint": None}, "class_names": None,
+            "graph": [{"op": "input", "name": "input", "inputs": [], "output": "v0"}], "output": "v0"}
+
+
+def test_write_refuses_bad_outputs_and_leaves_nothing(tmp_path, monkeypatch):
+    tensors = {"w": np.arange(6, dtype=np.float32).reshape(2, 3)}
+    (tmp_path / "out").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"output '.*out' is a directory"):
+        fileformat.write(tmp_path / "out", _small_header(), tensors)
+    with pytest.raises(FileNotFoundError, match=r"directory '.*nope' does not exist"):
+        fileformat.write(tmp_path / "nope" / "m.dbnn", _small_header(), tensors)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="is not a directory"):
+        fileformat.write(tmp_path / "file" / "m.dbnn", _small_header(), tensors)
+    with pytest.raises(ValueError):
+        fileformat.write(tmp_path / "m.dbnn", {**_small_header(), "bad": float("nan")}, tensors)
+
+    def fail(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileformat.os, "fsync", fail)  # fails mid-write: the temporary file goes
+    with pytest.raises(OSError, match="No space"):
+        fileformat.write(tmp_path / "m.dbnn", _small_header(), tensors)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "out"]
+    assert not any((tmp_path / "out").iterdir())
+
+
+def test_written_files_respect_the_umask(tmp_path):
+    import os
+
+    tensors = {"w": np.zeros(4, np.float32)}
+    old = os.umask(0o022)
+    try:
+        fileformat.write(tmp_path / "a.dbnn", _small_header(), tensors)
+        os.umask(0o077)
+        fileformat.write(tmp_path / "b.dbnn", _small_header(), tensors)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.dbnn").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.dbnn").stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.dbnn", "b.dbnn"]
+
+
+def test_tensor_checksum_written_and_checked(tmp_path):
+    import hashlib
+
+    tensors = {"b": np.arange(3, dtype=np.uint64), "a": np.ones((2, 2), np.float16)}
+    fileformat.write(tmp_path / "m.dbnn", _small_header(), tensors)
+    header, read = fileformat.read(tmp_path / "m.dbnn")
+    # the documented recipe, spelt out
+    h = hashlib.sha256()
+    h.update(b'["a","F16",[2,2]]' + tensors["a"].astype("<f2").tobytes())
+    h.update(b'["b","U64",[3]]' + tensors["b"].astype("<u8").tobytes())
+    assert header["tensors_sha256"] == h.hexdigest() == fileformat.tensors_sha256(read)
+    # a file without the key (written before it existed) still reads
+    from safetensors.numpy import save_file
+
+    save_file(tensors, str(tmp_path / "old.dbnn"), metadata={"dirnet": json.dumps(_small_header())})
+    header, _ = fileformat.read(tmp_path / "old.dbnn")
+    assert "tensors_sha256" not in header
+    bad = {**_small_header(), "tensors_sha256": "0" * 64}
+    save_file(tensors, str(tmp_path / "bad.dbnn"), metadata={"dirnet": json.dumps(bad)})
+    with pytest.raises(fileformat.FormatError, match="checksum mismatch: the file is corrupted"):
+        fileformat.read(tmp_path / "bad.dbnn")
+    bad["tensors_sha256"] = 7
+    save_file(tensors, str(tmp_path / "bad.dbnn"), metadata={"dirnet": json.dumps(bad)})
+    with pytest.raises(fileformat.FormatError, match="64 hex digits"):
+        fileformat.read(tmp_path / "bad.dbnn")
+
+
+def test_threads_out_of_range_names_threads(tmp_path):
+    exporter.export(_binary("resnet20", seed=16), tmp_path / "m.dbnn")
+    for bad in (0, 10000, -1, 2.0, True):
+        with pytest.raises(ValueError, match=r"threads must be an integer in \[1, 1024\]") as e:
+            runtime.load(tmp_path / "m.dbnn", threads=bad)
+        assert not isinstance(e.value, fileformat.FormatError)
+    assert runtime.load(tmp_path / "m.dbnn", threads=runtime.MAX_THREADS).threads == runtime.MAX_THREADS

@@ -43,6 +43,17 @@ def good_file(tmp_path_factory) -> bytes:
     return _Blob(path.read_bytes())
 
 
+@pytest.fixture(scope="module")
+def unsummed_file(good_file) -> bytes:
+    """The good file without its tensors_sha256: a hostile file need not carry one, so the
+    loader's checks of dtypes, shapes and values must hold without the checksum."""
+    head, body = _split(good_file)
+    header = json.loads(head["__metadata__"]["dirnet"])
+    del header["tensors_sha256"]
+    head["__metadata__"]["dirnet"] = json.dumps(header)
+    return _Blob(_join(head, body))
+
+
 def _try(path, x=None) -> None:
     try:
         rt = runtime.load(path, threads=1, max_memory=LIMIT)
@@ -110,6 +121,41 @@ def test_random_byte_flips(good_file, tmp_path, flips):
     _try(p)
 
 
+@SETTINGS
+@given(flips=st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(1, 255)), min_size=1, max_size=8))
+def test_random_byte_flips_without_checksum(unsummed_file, tmp_path, flips):
+    data = bytearray(unsummed_file)
+    for pos, val in flips:
+        data[min(int(pos * len(data)), len(data) - 1)] ^= val
+    p = tmp_path / "f.dbnn"
+    p.write_bytes(bytes(data))
+    _try(p)
+
+
+@SETTINGS
+@given(bits=st.lists(st.tuples(st.floats(0.0, 1.0, exclude_max=True), st.integers(0, 7)),
+                     min_size=1, max_size=4))
+def test_tensor_data_bit_flips_are_caught(good_file, tmp_path, bits):
+    """Any flipped bit in the tensor data is a FormatError (tensors_sha256), where before
+    most such flips loaded silently as a slightly different model."""
+    n = struct.unpack("<Q", good_file[:8])[0]
+    start = 8 + n  # the tensor data region: after the u64 header length and the JSON header
+    data = bytearray(good_file)
+    flipped = {(start + int(pos * (len(data) - start)), bit) for pos, bit in bits}
+    for byte, bit in flipped:
+        data[byte] ^= 1 << bit
+    p = tmp_path / "b.dbnn"
+    p.write_bytes(bytes(data))
+    with pytest.raises(fileformat.FormatError, match="checksum mismatch: the file is corrupted"):
+        runtime.load(p, threads=1)
+
+
+def test_good_file_has_a_checksum(good_file):
+    head, _ = _split(good_file)
+    header = json.loads(head["__metadata__"]["dirnet"])
+    assert len(header["tensors_sha256"]) == 64 and header["version"] == 1
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False)
     | st.sampled_from([0, 1, -1, 64, 65, 2**20, 2**31, 3]) | st.text(max_size=5),
@@ -141,9 +187,9 @@ def test_crafted_header(good_file, tmp_path, which, field, key_pick, value):
 @SETTINGS
 @given(pick=st.floats(0.0, 1.0), dtype=st.sampled_from(["F16", "F32", "U64", "I32", "U8", "F64"]),
        shape=st.lists(st.integers(0, 70), min_size=0, max_size=4))
-def test_crafted_tensor_table(good_file, tmp_path, pick, dtype, shape):
+def test_crafted_tensor_table(unsummed_file, tmp_path, pick, dtype, shape):
     """A tensor whose declared dtype/shape no longer matches what the graph needs."""
-    head, body = _split(good_file)
+    head, body = _split(unsummed_file)
     names = sorted(k for k in head if k != "__metadata__")
     name = names[min(int(pick * len(names)), len(names) - 1)]
     begin, end = head[name]["data_offsets"]

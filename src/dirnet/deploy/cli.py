@@ -19,6 +19,13 @@ def _class_names(cfg: RunConfig) -> list[str] | None:
         return None
 
 
+def data_entry(cfg: RunConfig) -> dict:
+    """The header's ``data`` entry: what ``dirnet eval model.dbnn`` evaluates on by default
+    (the training data set, and the same first ``test_subset`` test images as the run)."""
+    return {"name": cfg.data.name, "root": cfg.data.root, "seed": cfg.seed,
+            "val_size": cfg.data.val_size, "test_subset": cfg.data.test_subset}
+
+
 def export_main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="dirnet export", description="write a bit-packed .dbnn file from a checkpoint")
     p.add_argument("checkpoint", help="run directory or checkpoint (.pt)")
@@ -30,14 +37,14 @@ def export_main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     from dirnet.checkpoint import config_of, load, model_from
     from dirnet.deploy.exporter import export
+    from dirnet.deploy.fileformat import check_output
 
+    check_output(a.output)  # before any work: an output directory, a missing folder
     ck = load(a.checkpoint, a.which)
     model, cfg = model_from(ck), config_of(ck)
     size = (int(ck["in_channels"]), int(ck.get("image_size", 32)), int(ck.get("image_size", 32)))
-    data = {"name": cfg.data.name, "root": cfg.data.root, "seed": cfg.seed,
-            "val_size": cfg.data.val_size}
     names = None if a.no_class_names else _class_names(cfg)
     out = export(model, a.output, precision=a.precision, input_size=size, class_names=names,
-                 extra={"data": data})
+                 extra={"data": data_entry(cfg)})
     print(f"wrote {out} ({Path(out).stat().st_size / 1024:.1f} KiB, {a.precision})")
     return 0

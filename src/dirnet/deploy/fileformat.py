@@ -6,7 +6,22 @@ Layout (format version 1)::
                           weights (fp16 or fp32), per-channel vectors (fp32)
     metadata["dirnet"]    JSON: format, version, precision, conventions,
                           input (channels, size hint), class_names, graph
-                          (ops in topological order), output
+                          (ops in topological order), output, tensors_sha256,
+                          and extra entries (e.g. data, from ``dirnet export``)
+
+``tensors_sha256`` is the hex SHA-256 of the tensor data, so a flipped bit in
+a weight is an error instead of a silently different model. It is computed
+over the tensors in sorted name order (Python string order, i.e. by code
+point); for each tensor it hashes the UTF-8 bytes of the compact JSON array
+``[name, dtype, shape]`` (``json.dumps(..., separators=(",", ":"))``, dtype
+as safetensors names it: ``"F16"``, ``"F32"``, ``"U64"``, ...; shape a list
+of ints), then the tensor's bytes as stored (C order, little-endian).
+:func:`write` always adds it and :func:`read` checks it when present; files
+written before it existed have no such key and still load. The format
+version stays 1: :func:`check_header` has always ignored header keys it does
+not know, so an older dirnet reads a file with the checksum unchanged (it
+just does not check it), and bumping the version would make older readers
+refuse files they can read.
 
 Reading never unpickles anything and never trusts the file: the JSON header
 is checked against a schema, every tensor an op names must exist with the
@@ -15,8 +30,10 @@ dtype and shape the op implies, and any failure is a :class:`FormatError`
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +44,7 @@ FORMAT_VERSION = 1
 METADATA_KEY = "dirnet"
 MAX_HEADER_CHARS = 16 * 1024 * 1024
 MAX_OPS = 100_000
+CHECKSUM_KEY = "tensors_sha256"
 
 CONVENTIONS = {
     "bit_one_means": -1,
@@ -44,16 +62,84 @@ class FormatError(ValueError):
     """A .dbnn file that cannot be read: truncated, corrupted or not a dirnet file."""
 
 
-def write(path: str | os.PathLike, header: dict[str, Any], tensors: dict[str, np.ndarray]) -> int:
-    """Write ``tensors`` and the JSON ``header``; returns the file size in bytes."""
-    from safetensors.numpy import save_file
+def _safetensors_dtype(dtype: np.dtype) -> str:
+    """The safetensors name of a numpy dtype (F16, F32, U64, I32, BOOL, ...)."""
+    if dtype.kind == "b":
+        return "BOOL"
+    if dtype.kind in "fiu":
+        return f"{dtype.kind.upper()}{8 * dtype.itemsize}"
+    raise FormatError(f"tensor dtype {dtype} cannot be stored in a .dbnn file")
 
+
+def tensors_sha256(tensors: dict[str, np.ndarray]) -> str:
+    """The checksum stored as ``header["tensors_sha256"]`` (see the module docstring)."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        arr = np.asarray(tensors[name])
+        record = [name, _safetensors_dtype(arr.dtype), [int(v) for v in arr.shape]]
+        h.update(json.dumps(record, separators=(",", ":")).encode("utf-8"))
+        h.update(np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes())
+    return h.hexdigest()
+
+
+def check_output(path: str | os.PathLike) -> Path:
+    """``path`` as a Path if a file can be written there; else a one-line OSError."""
     path = Path(path)
-    meta = {METADATA_KEY: json.dumps(header, separators=(",", ":"), allow_nan=False)}
+    if path.is_dir():
+        raise IsADirectoryError(f"output {str(path)!r} is a directory; give a file name such as "
+                                f"{str(path / 'model.dbnn')!r}")
+    parent = path.parent
+    if not parent.exists():
+        raise FileNotFoundError(f"directory {str(parent)!r} does not exist (output {str(path)!r})")
+    if not parent.is_dir():
+        raise NotADirectoryError(f"{str(parent)!r} is not a directory (output {str(path)!r})")
+    return path
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # no way to read it without setting it
+    os.umask(mask)
+    return mask
+
+
+def write(path: str | os.PathLike, header: dict[str, Any], tensors: dict[str, np.ndarray]) -> int:
+    """Write ``tensors`` and the JSON ``header``; returns the file size in bytes.
+
+    Adds ``tensors_sha256`` to the header. The file appears atomically (a
+    temporary file in the same folder, renamed over ``path``; removed again
+    on any failure) with the permissions a newly created file gets (0666
+    less the umask).
+    """
+    from safetensors.numpy import save
+
+    path = check_output(path)
     arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(arrays, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    header = {**header, CHECKSUM_KEY: tensors_sha256(arrays)}
+    meta = {METADATA_KEY: json.dumps(header, separators=(",", ":"), allow_nan=False)}
+    data = save(arrays, metadata=meta)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise type(exc)(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        if hasattr(os, "fchmod"):  # mkstemp made it 0600
+            os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path.stat().st_size
 
 
@@ -87,6 +173,11 @@ def read(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]
     except (ValueError, RecursionError) as exc:
         raise FormatError(f"{path}: dirnet header is not valid JSON: {exc}") from None
     check_header(header, str(path))
+    want = header.get(CHECKSUM_KEY)
+    if want is not None:  # files written before the checksum existed have none
+        _need(isinstance(want, str) and len(want) == 64, str(path), f"{CHECKSUM_KEY} must be 64 hex digits")
+        if tensors_sha256(tensors) != want.lower():
+            raise FormatError(f"{path}: tensor data checksum mismatch: the file is corrupted")
     return header, tensors
 
 

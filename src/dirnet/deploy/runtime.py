@@ -12,6 +12,8 @@ import numpy as np
 
 from dirnet.deploy import fileformat, planner
 
+MAX_THREADS = 1024  # the native plan's limit (csrc/plan.cpp, checked_threads)
+
 
 class DeployedModel:
     """A loaded .dbnn model: ``model(x)`` maps an NCHW float batch to logits.
@@ -113,14 +115,17 @@ def load(
 ) -> DeployedModel:
     """Load a .dbnn file and build its native plan once.
 
-    ``threads``: worker threads (None: every CPU this process may use).
+    ``threads``: worker threads, 1 to ``MAX_THREADS`` (1024); None: every CPU this
+    process may use.
     ``kernel``: force a kernel path ("avx512", "avx2", "portable"); default:
     the best this CPU supports, or the DIRNET_KERNEL environment variable.
     ``max_memory``: bytes of activation buffers one input shape may use
     (default 8 GiB); larger inputs raise ValueError instead of exhausting memory.
     """
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or not 1 <= threads <= MAX_THREADS):
+        raise ValueError(f"threads must be an integer in [1, {MAX_THREADS}] or None (every CPU), "
+                         f"got {threads!r}")
     if kernel is not None and kernel not in ("avx512", "avx2", "portable"):
         raise ValueError(f"kernel must be 'avx512', 'avx2' or 'portable', got {kernel!r}")
     if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, int)
