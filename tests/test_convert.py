@@ -70,6 +70,8 @@ def test_keep_patterns_and_predicates():
     assert "4.conv1" in r.kept() and "3.conv1" in r.binarized()
     with pytest.raises(TypeError, match="keep entries"):
         dirnet.binarize(fp, keep=[3])
+    with pytest.raises(TypeError, match="keep must be a name pattern.*got int"):
+        dirnet.binarize(fp, keep=5)
 
 
 def test_reactnet_replaces_activations():

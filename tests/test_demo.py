@@ -18,6 +18,9 @@ def test_demo_prints_table_and_writes_run_dir(tmp_path, capsys):
     assert fp_row["size_bytes"] > 16 * bn_row["size_bytes"]
     if result["deployed"]:  # the native runtime is built in this install
         assert (out / "dirnet.dbnn").exists() and result["deployed"]["native_ms"] > 0
+        capsys.readouterr()
+        assert cli(["eval", str(out / "dirnet.dbnn")]) == 0  # it records its data set: no --data
+        assert "test (2000 images)" in capsys.readouterr().out
     assert (out / "fp" / "checkpoints" / "last.pt").exists()
     assert (out / "dirnet" / "metrics.jsonl").exists()
     assert cli(["demo", "--out", str(out)]) == 2  # refuses to overwrite a finished demo

@@ -50,6 +50,9 @@ def _keep_rules(keep: KeepRule | Iterable[KeepRule] | None) -> list[KeepRule]:
         return []
     if isinstance(keep, str) or callable(keep):
         return [keep]
+    if not isinstance(keep, Iterable):
+        raise TypeError(f"keep must be a name pattern (str), a predicate f(name, module) -> bool, "
+                        f"or a list of them; got {type(keep).__name__}")
     rules = [*keep]
     for r in rules:
         if not (isinstance(r, str) or callable(r)):

@@ -65,16 +65,21 @@ def _plot(runs: dict[str, list[dict[str, Any]]], path: Path) -> Path:
     return path
 
 
-def _deploy(model, out: Path, input_size) -> dict[str, Any] | None:
-    """Export and time the binary model natively; None when the runtime is not built."""
+def _deploy(model, cfg, out: Path, input_size) -> dict[str, Any] | None:
+    """Export and time the binary model natively; None when the runtime is not built.
+
+    The file records the run's data set (as ``dirnet export`` does), so
+    ``dirnet eval OUT/dirnet.dbnn`` needs no ``--data``.
+    """
     try:
         import dirnet.deploy as deploy
+        from dirnet.deploy.cli import data_entry
     except ImportError:
         return None
     import torch
 
     path = out / "dirnet.dbnn"
-    deploy.export(model, path, input_size=input_size[1:])
+    deploy.export(model, path, input_size=input_size[1:], extra={"data": data_entry(cfg)})
     runtime = deploy.load(path)
     x = torch.randn(*input_size)
     model.eval()
@@ -122,12 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     bn = train(_config("dirnet", a.epochs, out, out / "fp", a.train_subset))
     input_size = (1, 1, 28, 28)
     fp_model, _ = load_model(out / "fp")
-    bn_model, _ = load_model(out / "dirnet")
+    bn_model, bn_cfg = load_model(out / "dirnet")
     rows = [("resnet20 fp", fp["test_top1"], _size_bytes(fp_model, input_size)),
             ("resnet20 dirnet (1-bit)", bn["test_top1"], _size_bytes(bn_model, input_size))]
     curves = _plot({"fp": read_metrics(out / "fp"), "dirnet": read_metrics(out / "dirnet")},
                    out / "training_curves.png")
-    deployed = None if a.no_export else _deploy(bn_model, out, input_size)
+    deployed = None if a.no_export else _deploy(bn_model, bn_cfg, out, input_size)
 
     print()
     print(f"{'model':28s} {'top-1':>8s} {'size':>12s}")
