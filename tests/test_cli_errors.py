@@ -76,6 +76,7 @@ def ws(tmp_path_factory) -> Path:
     rnd = np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes()
     (ws / "random.pt").write_bytes(rnd)
     (ws / "random.dbnn").write_bytes(rnd)
+    (ws / "bad.yaml").write_text("model: {arch: resnet20\n")
     (ws / "notarun").mkdir()
     (ws / "afile").write_text("not a folder\n")
     export(model.eval(), ws / "cifar.dbnn", input_size=(3, 32, 32))
@@ -126,7 +127,29 @@ CASES = [
 # Config-related bad input (YAML syntax errors, bad values such as data.train_subset=-3 or
 # device=tpu, number parsing, a binary file as config, `dirnet train` with no arguments):
 # rows in the same form, added by the owner of dirnet.config and the trainer.
-CONFIG_CASES: list[tuple] = []
+TRAIN = ["train", "model.arch=resnet20", "model.kwargs.width=8", "data.name=fashion_mnist_demo",
+         "data.train_subset=64", "data.test_subset=32", "data.batch_size=32", "schedule.epochs=1",
+         "log.progress=false", "log.tensorboard=false", "out_dir={tmp}/runs"]
+CONFIG_CASES: list[tuple] = [
+    ("train-no-args", ["train"], 2, "line", "nothing to train: give --config FILE"),
+    ("train-yaml-syntax", ["train", "--config", "{ws}/bad.yaml"], 2, "line",
+     "bad.yaml' is not valid YAML: expected ',' or '}', but got '<stream end>' at line 2"),
+    ("train-binary-config", ["train", "--config", "{ws}/random.pt"], 2, "line",
+     "random.pt' is not a text (YAML) file"),
+    ("train-missing-config", ["train", "--config", "{ws}/nope.yaml"], 2, "line", "not found"),
+    ("train-unknown-key", ["train", "optim.lrr=0.1"], 2, "line", "unknown config key 'optim.lrr'"),
+    ("train-negative-subset", ["train", "data.train_subset=-3"], 2, "line",
+     "data.train_subset must be a positive integer, got -3"),
+    ("train-device-tpu", ["train", "device=tpu"], 2, "line",
+     "device must be auto, cpu, cuda, cuda:N or mps, got 'tpu'"),
+    ("train-lr-nan", ["train", "optim.lr=.nan"], 2, "line", "'optim.lr' must be a finite number"),
+    ("train-lr-text", ["train", "optim.lr=fast"], 2, "line", "'optim.lr' must be a number, got 'fast'"),
+    ("train-resume-not-a-run", ["train", "--run-dir", "{tmp}/outdir", "--resume"], 2, "line",
+     "is not a run directory"),
+    # divergence in the first epoch: exit 3, and the run directory it began is removed
+    ("train-diverges", [*TRAIN, "method=fp", "optim.lr=1e38"], 3, "line",
+     "no checkpoint was written before it (lower optim.lr"),
+]
 
 
 def _files(*folders: Path) -> set[str]:

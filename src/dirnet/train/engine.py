@@ -14,7 +14,9 @@ the checkpoint schema :class:`dirnet.checkpoint.Checkpoint`.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -130,16 +132,30 @@ def _train(cfg: RunConfig, run_dir: Path, device, dist_info: DistInfo, stop: Sto
     if at.epoch >= min(epochs, stop_epoch or epochs):
         return _nothing_to_do(run_dir, at.epoch, epochs)
 
-    run = _assemble(cfg, device, dist_info, run_dir, bundle, model, optimizer,
-                    (train_set, val_set, test_set, augment), at.epoch, resumed=state is not None)
-    run.best_val = best_val
-    if state is not None:
-        if run.flips is not None and state.get("flip_signs") is not None:
-            run.flips.signs = dict(state["flip_signs"])
-        # Last: set-up (the teacher) draws from the RNG, a run in one go did so before it.
-        torch.set_rng_state(state["rng"].cpu())
-    _run_epochs(run, at, last_epoch, stop)
+    try:
+        run = _assemble(cfg, device, dist_info, run_dir, bundle, model, optimizer,
+                        (train_set, val_set, test_set, augment), at.epoch, resumed=state is not None)
+        run.best_val = best_val
+        if state is not None:
+            if run.flips is not None and state.get("flip_signs") is not None:
+                run.flips.signs = dict(state["flip_signs"])
+            # Last: set-up (the teacher) draws from the RNG, a run in one go did so before it.
+            torch.set_rng_state(state["rng"].cpu())
+        _run_epochs(run, at, last_epoch, stop)
+    except BaseException:
+        if dist_info.is_main and not last_path.exists():  # failed before its first checkpoint
+            _discard_unstarted(run_dir)
+        raise
     return _summarize(run)
+
+
+def _discard_unstarted(run_dir: Path) -> None:
+    """Remove what a run that never wrote a checkpoint created (config, empty log)."""
+    for name in ("config.yaml", "metrics.jsonl"):
+        (run_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / "tb", ignore_errors=True)
+    with contextlib.suppress(OSError):
+        (run_dir / "checkpoints").rmdir()  # only when empty
 
 
 def _resume_config(cfg: RunConfig, state: dict[str, Any], run_dir: Path) -> RunConfig:

@@ -20,7 +20,7 @@ class RunLocked(FileExistsError):
 
 @contextlib.contextmanager
 def run_lock(run_dir: Path, enabled: bool = True) -> Iterator[None]:
-    """Hold ``run_dir/.lock`` for the block; a run directory this created and left empty goes."""
+    """Hold ``run_dir/.lock`` for the block; folders this created and left empty go again."""
     if not enabled:
         yield
         return
@@ -29,7 +29,7 @@ def run_lock(run_dir: Path, enabled: bool = True) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not a POSIX system: no lock
         yield
         return
-    created = not run_dir.exists()
+    created = [d for d in (run_dir, *run_dir.parents) if not d.exists()]  # innermost first
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / LOCK_NAME
     f = open(path, "a+")  # noqa: SIM115 - held open for the whole block
@@ -52,5 +52,7 @@ def run_lock(run_dir: Path, enabled: bool = True) -> Iterator[None]:
         path.unlink(missing_ok=True)
         fcntl.flock(f, fcntl.LOCK_UN)
         f.close()
-        if created and not any(run_dir.iterdir()):
-            run_dir.rmdir()
+        for d in created:  # what this made, while it is empty
+            if any(d.iterdir()):
+                break
+            d.rmdir()
