@@ -17,6 +17,7 @@ COMMANDS = {
     "bench": "latency and size of the deployed model vs PyTorch fp32",
     "methods": "list the binarization methods and what each contains",
     "models": "list the model zoo",
+    "data": "data-set tools: arrange ImageNet's flat validation folder into class folders",
 }
 
 # Subcommands implemented elsewhere: (module, function taking argv).
@@ -25,6 +26,7 @@ _DELEGATED = {
     "analyze": ("dirnet.analysis.cli", "analyze_main"),
     "export": ("dirnet.deploy.cli", "export_main"),
     "bench": ("dirnet.deploy.bench", "main"),
+    "data": ("dirnet.data.cli", "main"),
 }
 
 
