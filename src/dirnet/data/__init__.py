@@ -9,9 +9,11 @@
         for x, y in loader: ...
 
 Readers: CIFAR-10 python batches (restricted unpickler), Fashion-MNIST idx /
-npz, ImageNet-style folders (Pillow, lazy), and the embedded Fashion-MNIST
-subset ``fashion_mnist_demo``. See docs/data.md for layouts and the
-determinism contract.
+npz, ImageNet-style folders and ``path label`` image lists (Pillow, lazy),
+and the embedded Fashion-MNIST subset ``fashion_mnist_demo``. See
+docs/data.md for layouts and the determinism contract. ``dirnet data
+arrange-val`` (:mod:`dirnet.data.arrange`) sorts ImageNet's flat validation
+folder into class folders.
 """
 from .augment import crop_flip, flip, normalize
 from .cifar import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, read_cifar10
@@ -27,6 +29,7 @@ from .fashion_mnist import (
                             read_idx,
 )
 from .imagefolder import IMAGENET_MEAN, IMAGENET_STD, ImageFolderDataset, read_imagefolder
+from .imagelist import read_imagelist
 from .loader import BatchLoader, shard_indices
 from .safe_pickle import RestrictedUnpickler, UnsafePickleError, safe_load
 from .split import holdout_split
@@ -59,6 +62,7 @@ __all__ = [
                             "read_fashion_mnist_npz",
                             "read_idx",
                             "read_imagefolder",
+                            "read_imagelist",
                             "safe_load",
                             "shard_indices",
 ]

@@ -15,11 +15,12 @@ from .fashion_mnist import (
     read_fashion_mnist_demo,
 )
 from .imagefolder import IMAGENET_MEAN, IMAGENET_STD, read_imagefolder
+from .imagelist import read_imagelist
 from .split import holdout_split
 
 __all__ = ["DataBundle", "build", "default_root", "names"]
 
-_NAMES = ("cifar10", "fashion_mnist", "fashion_mnist_demo", "imagefolder")
+_NAMES = ("cifar10", "fashion_mnist", "fashion_mnist_demo", "imagefolder", "imagelist")
 
 
 @dataclass
@@ -81,8 +82,8 @@ def build(
 
     ``val_size``: count, or fraction in (0, 1), of the training set kept apart
     as ``val``, chosen by ``seed`` (stratified by class). ``image_size`` only
-    applies to ``imagefolder`` (default 224); the in-memory sets keep their
-    native size.
+    applies to ``imagefolder`` and ``imagelist`` (default 224); the in-memory
+    sets keep their native size.
     """
     if not isinstance(name, str) or name.lower().replace("-", "_") not in _NAMES:
         raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(_NAMES)}")
@@ -105,6 +106,14 @@ def build(
             info["root"] = str(path)
         size = _native_size(name, 28, image_size)
         mean, std, aug = FASHION_MNIST_MEAN, FASHION_MNIST_STD, "flip"
+    elif name == "imagelist":
+        if root is None:
+            raise ValueError("imagelist needs root=ROOT holding ROOT/train.txt and optionally "
+                             "ROOT/val.txt ('PATH LABEL' lines)")
+        size = 224 if image_size is None else image_size
+        train, test = read_imagelist(root, size)
+        mean, std, aug = IMAGENET_MEAN, IMAGENET_STD, "rrc_flip"
+        info["root"] = str(root)
     else:
         if root is None:
             raise ValueError("imagefolder needs root=ROOT holding ROOT/train/<class>/... "
