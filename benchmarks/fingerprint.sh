@@ -42,7 +42,7 @@ for k in sorted(ck["model"]):
     h.update(k.encode()); h.update(ck["model"][k].contiguous().numpy().tobytes())
 rows = [json.loads(line) for line in open(out / "run/metrics.jsonl")]
 for r in rows:
-    r.pop("epoch_s", None)  # a timing
+    r.pop("epoch_s", None), r.pop("data_wait_s", None)  # timings
 res = {"weights_sha256": h.hexdigest(), "checkpoint_keys": sorted(ck), "metrics": rows,
        "eval": {k: v for k, v in json.loads((out / "eval_run.json").read_text()).items()
                 if k != "target"},

@@ -37,7 +37,7 @@ def _cfg(out: Path):
 def _metrics(run: Path) -> list[dict]:
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     for r in rows:
-        r.pop("epoch_s")
+        r.pop("epoch_s"), r.pop("data_wait_s")  # timings
     return rows
 
 

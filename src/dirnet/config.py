@@ -73,6 +73,13 @@ class DataConfig:
     #: global batch (split over DDP ranks)
     batch_size: int = 128
     eval_batch_size: int = 500
+    #: processes that decode and augment batches (0: in the training process; None: 0 on
+    #: a CPU device, else the rank's share of the CPUs less one, at most 8)
+    workers: int | None = None
+    #: batches each worker prepares ahead
+    prefetch: int = 2
+    #: threads (Pillow and torch release the GIL) or processes (GIL-bound augmentation)
+    worker_kind: str = "threads"
 
 
 @dataclass(frozen=True)
@@ -363,8 +370,10 @@ def validate(cfg: RunConfig) -> None:
                     "data.eval_batch_size": cfg.data.eval_batch_size,
                     "data.train_subset": cfg.data.train_subset,
                     "data.test_subset": cfg.data.test_subset, "threads": cfg.threads,
+                    "data.prefetch": cfg.data.prefetch,
                     "log.every": cfg.log.every})
-    _at_least(0, **{"data.val_size": cfg.data.val_size, "optim.lr": cfg.optim.lr,
+    _at_least(0, **{"data.val_size": cfg.data.val_size, "data.workers": cfg.data.workers,
+                    "optim.lr": cfg.optim.lr,
                     "optim.weight_decay": cfg.optim.weight_decay,
                     "optim.momentum": cfg.optim.momentum, "schedule.min_lr": cfg.schedule.min_lr,
                     "schedule.warmup_epochs": cfg.schedule.warmup_epochs,
@@ -372,6 +381,9 @@ def validate(cfg: RunConfig) -> None:
     if isinstance(cfg.data.val_size, float) and cfg.data.val_size >= 1:
         raise ConfigError(f"data.val_size is a count (integer) or a fraction below 1, got "
                           f"{cfg.data.val_size!r}")
+    if cfg.data.worker_kind not in ("threads", "processes"):
+        raise ConfigError(f"data.worker_kind must be threads or processes, got "
+                          f"{cfg.data.worker_kind!r}")
     if cfg.distill.tau <= 0:
         raise ConfigError(f"distill.tau must be positive, got {cfg.distill.tau!r}")
     if not re.fullmatch(r"auto|cpu|mps|cuda(:[0-9]+)?", cfg.device):
@@ -382,9 +394,11 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError(f"optim.betas must be two numbers, got {cfg.optim.betas!r}")
 
 
-#: What a resumed run may change (where and how it computes and logs, not what it
-#: learns); ``name``/``out_dir`` only say where the run directory is.
-RESUME_MAY_CHANGE = ("threads", "device", "log.", "name", "out_dir")
+#: What a resumed run may change (where and how it computes, loads and logs, not what
+#: it learns: the batches do not depend on data.workers); ``name``/``out_dir`` only say
+#: where the run directory is.
+RESUME_MAY_CHANGE = ("threads", "device", "log.", "name", "out_dir", "data.workers",
+                     "data.prefetch", "data.worker_kind")
 
 
 def flat(cfg: RunConfig) -> dict[str, Any]:

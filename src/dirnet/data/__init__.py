@@ -30,7 +30,7 @@ from .fashion_mnist import (
 )
 from .imagefolder import IMAGENET_MEAN, IMAGENET_STD, ImageFolderDataset, read_imagefolder
 from .imagelist import read_imagelist
-from .loader import BatchLoader, shard_indices
+from .loader import WORKER_KINDS, BatchLoader, shard_indices
 from .safe_pickle import RestrictedUnpickler, UnsafePickleError, safe_load
 from .split import holdout_split
 
@@ -44,6 +44,7 @@ __all__ = [
                             "IMAGENET_MEAN",
                             "IMAGENET_STD",
                             "BatchLoader",
+                            "WORKER_KINDS",
                             "DataBundle",
                             "ImageFolderDataset",
                             "RestrictedUnpickler",

@@ -81,11 +81,15 @@ def apply(images: torch.Tensor, augment: str | None, generator: torch.Generator)
 
 
 def normalize(
-    images: torch.Tensor, mean: Sequence[float], std: Sequence[float]
+    images: torch.Tensor, mean: Sequence[float], std: Sequence[float],
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """uint8 (N, C, H, W) -> float32 ``(x / 255 - mean) / std`` per channel.
 
     ``mean``/``std`` are on the [0, 1] scale (the usual published constants).
+    ``out``: a float32 tensor of the same shape to write into (e.g. one in
+    shared memory, so a loader worker hands it over without a copy); the
+    values are the same either way.
     """
     _check_batch(images)
     c = images.shape[1]
@@ -97,5 +101,10 @@ def normalize(
     s = torch.tensor(std, dtype=torch.float32)
     scale = (1.0 / (255.0 * s)).view(1, c, 1, 1)
     shift = (-m / s).view(1, c, 1, 1)
-    out = images.to(torch.float32)
+    if out is None:
+        out = images.to(torch.float32)
+    else:
+        if out.shape != images.shape or out.dtype != torch.float32:
+            raise ValueError(f"out must be float32 of shape {tuple(images.shape)}")
+        out.copy_(images)
     return out.mul_(scale).add_(shift)

@@ -1,6 +1,8 @@
 """Build a run's data, loaders and optimizer from its configuration (the model: dirnet.build)."""
 from __future__ import annotations
 
+import os
+
 import torch
 
 from dirnet import data as D
@@ -32,18 +34,33 @@ def build_data(cfg: RunConfig):
     return bundle, train, val, test, aug
 
 
+def default_workers(device: torch.device | None) -> int:
+    """Loader processes when ``data.workers`` is not set: none on a CPU device (the model
+    needs the cores), else this rank's share of the CPUs less one (its own), at most 8."""
+    if device is None or device.type != "cuda":
+        return 0
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    share = (cpus or 1) // max(int(os.environ.get("LOCAL_WORLD_SIZE", "1")), 1)
+    return max(0, min(share - 1, 8))
+
+
 def build_loader(dataset, cfg: RunConfig, bundle, *, train: bool, augment=None,
-                 rank: int = 0, world: int = 1):
+                 rank: int = 0, world: int = 1, device: torch.device | None = None):
     """The run's loader over ``dataset``: its batch size (split across DDP ranks) and seed.
 
     Training loaders shuffle and apply ``augment``; evaluation loaders use
-    ``data.eval_batch_size`` and no augmentation.
+    ``data.eval_batch_size`` and no augmentation. ``data.workers`` processes make
+    the batches (:func:`default_workers` when unset), into pinned memory for a GPU.
     """
     bs = cfg.data.batch_size if train else cfg.data.eval_batch_size
     if train:
         if bs % world:
             raise ValueError(f"data.batch_size={bs} must be divisible by the {world} DDP processes")
         bs //= world
+    workers = cfg.data.workers if cfg.data.workers is not None else default_workers(device)
     return D.BatchLoader(dataset, bs, train=train, augment=augment if train else None,
                          seed=cfg.seed, mean=bundle.mean, std=bundle.std,
-                         rank=rank if train else 0, world_size=world if train else 1)
+                         rank=rank if train else 0, world_size=world if train else 1,
+                         workers=workers, prefetch=cfg.data.prefetch,
+                         worker_kind=cfg.data.worker_kind,
+                         pin_memory=device is not None and device.type == "cuda")

@@ -216,9 +216,11 @@ def _assemble(cfg: RunConfig, device, dist_info: DistInfo, run_dir: Path, bundle
     parts = StepParts(model, net, optimizer, distiller, scaler)
 
     train_loader = build_loader(train_set, cfg, bundle, train=True, augment=augment,
-                                rank=dist_info.rank, world=dist_info.world_size)
-    test_loader = build_loader(test_set, cfg, bundle, train=False) if test_set is not None else None
-    val_loader = build_loader(val_set, cfg, bundle, train=False) if val_set is not None else None
+                                rank=dist_info.rank, world=dist_info.world_size, device=device)
+    test_loader = build_loader(test_set, cfg, bundle, train=False, device=device) \
+        if test_set is not None else None
+    val_loader = build_loader(val_set, cfg, bundle, train=False, device=device) \
+        if val_set is not None else None
     log = None
     if dist_info.is_main:
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -301,7 +303,8 @@ def _save_epoch(run: _Run, record: dict[str, Any]) -> None:
         msg += f"  test {record['test_top1']:.2f}%"
     if "val_top1" in record:
         msg += f"  val {record['val_top1']:.2f}%"
-    print(msg + f"  ({record['epoch_s']:.0f}s)", flush=True)
+    print(msg + f"  ({record['epoch_s']:.0f}s, waiting for data "
+                f"{100 * record['data_wait_s'] / max(record['epoch_s'], 1e-9):.0f}%)", flush=True)
 
 
 def _summarize(run: _Run) -> dict[str, Any]:

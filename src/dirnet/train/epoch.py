@@ -1,6 +1,7 @@
 """One training epoch: the step loop, its learning rate and schedule, divergence checks."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,8 @@ def train_epoch(cfg: RunConfig, parts: StepParts, loader, device: torch.device, 
     acc = torch.tensor(at.sums, dtype=torch.float64, device=device)  # loss, correct, ce
     seen = at.seen
     check_every = CHECK_EVERY_CUDA if device.type == "cuda" else 1
-    batches = loader.iter_from(first) if progress is None else \
-        progress.wrap(loader.iter_from(first), epoch, first, steps)
+    timed = _TimedBatches(loader.iter_from(first))
+    batches = timed if progress is None else progress.wrap(timed, epoch, first, steps)
     for step, (x, y) in enumerate(batches, start=first):
         if stop is not None and stop.agreed(distributed, device):
             at.step, at.sums, at.seen = step, acc.tolist(), seen
@@ -108,10 +109,28 @@ def train_epoch(cfg: RunConfig, parts: StepParts, loader, device: torch.device, 
     seen, loss_sum, correct, ce_sum = all_reduce_sum([seen, loss_sum, correct, ce_sum], device)
     lr = lr_at(cfg.schedule, cfg.optim.lr, epoch + (steps - 1) / steps)  # the last step's
     record = {"epoch": epoch, "train_loss": loss_sum / max(seen, 1),
-              "train_top1": 100.0 * correct / max(seen, 1), "lr": lr}
+              "train_top1": 100.0 * correct / max(seen, 1), "lr": lr,
+              "data_wait_s": timed.wait_s}  # a timing, like epoch_s
     if parts.distiller is not None:  # train_loss then includes the RBD terms
         record["train_ce"] = ce_sum / max(seen, 1)
     return record
+
+
+class _TimedBatches:
+    """An iterator of batches that adds up the time spent waiting for the next one."""
+
+    def __init__(self, batches):
+        self.batches, self.wait_s = iter(batches), 0.0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        t0 = time.perf_counter()
+        try:
+            return next(self.batches)
+        finally:
+            self.wait_s += time.perf_counter() - t0
 
 
 def _last_good(last_path: Path) -> str:
