@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["VARIANCES", "anchor_scales", "anchors_per_location", "box_iou", "cxcywh_to_xyxy",
-           "decode", "default_boxes", "encode", "match", "xyxy_to_cxcywh"]
+           "decode", "default_aspect_ratios", "default_boxes", "encode", "match", "xyxy_to_cxcywh"]
 
 #: SSD's variances for the centre offsets and the log size ratios
 VARIANCES: tuple[float, float] = (0.1, 0.2)
@@ -55,6 +55,13 @@ def anchor_scales(num_levels: int, min_scale: float = 0.1, max_scale: float = 0.
     step = (max_scale - min_scale) / (num_levels - 1) if num_levels > 1 else 0.0
     last = max_scale + step if num_levels > 1 else 1.0
     return [min_scale + step * k for k in range(num_levels)] + [last]
+
+
+def default_aspect_ratios(levels: int) -> list[tuple[float, ...]]:
+    """SSD300's pattern for any number of levels: (2,) first and last two, (2, 3) between."""
+    if levels < 4:
+        return [(2.0,)] * levels
+    return [(2.0,)] + [(2.0, 3.0)] * (levels - 3) + [(2.0,)] * 2
 
 
 def anchors_per_location(aspect_ratios: Sequence[float]) -> int:
