@@ -1,4 +1,4 @@
-"""Object detection on VOC-format data: reader, loader, SSD anchors, multibox loss, NMS.
+"""Object detection on VOC-format data: reader, loader, SSD anchors, loss, NMS, mAP.
 
 See docs/detection.md (coming with the detectors).
 """
@@ -17,23 +17,31 @@ from .anchors import (
     xyxy_to_cxcywh,
 )
 from .augment import SSD_MIN_IOUS, AugmentConfig
+from .coco import COCO_IOU_THRESHOLDS, coco_ap, coco_map
+from .evaluator import DetectionEvaluator
 from .loader import IMAGENET_MEAN, IMAGENET_STD, DetectionLoader
 from .loss import multibox_loss
+from .metrics import average_precision, voc_ap, voc_map
 from .postprocess import batched_nms, nms, postprocess
 from .voc import VOCAnnotation, VOCDataset, discover_classes
 
 __all__ = [
+    "COCO_IOU_THRESHOLDS",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "SSD_MIN_IOUS",
     "VARIANCES",
     "AugmentConfig",
+    "DetectionEvaluator",
     "DetectionLoader",
     "VOCAnnotation",
     "VOCDataset",
     "anchor_scales",
+    "average_precision",
     "batched_nms",
     "box_iou",
+    "coco_ap",
+    "coco_map",
     "cxcywh_to_xyxy",
     "decode",
     "default_aspect_ratios",
@@ -44,5 +52,7 @@ __all__ = [
     "multibox_loss",
     "nms",
     "postprocess",
+    "voc_ap",
+    "voc_map",
     "xyxy_to_cxcywh",
 ]
