@@ -20,7 +20,7 @@ import torch
 
 from dirnet.checkpoint import load
 from dirnet.config import load_config
-from dirnet.train import engine, train
+from dirnet.train import builders, engine, train
 from dirnet.train.signals import RunInterrupted
 
 NAME = "resnet20_dirnet_fashion_mnist_demo"
@@ -94,13 +94,13 @@ def _hooked_model(monkeypatch, attach):
 
 
 def _at_startup(monkeypatch):
-    real = engine.build_data
+    real = builders.build_data
 
     def build_data(cfg):
         _sigint()
         return real(cfg)
 
-    monkeypatch.setattr(engine, "build_data", build_data)
+    monkeypatch.setattr(builders, "build_data", build_data)
 
 
 def _in_forward(monkeypatch):

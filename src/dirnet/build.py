@@ -6,21 +6,32 @@ import importlib
 import torch
 from torch import nn
 
-from dirnet import models
+from dirnet import (
+    detection,  # noqa: F401 - registers the ssd_* detectors in the zoo
+    models,
+)
 from dirnet.config import RunConfig
 from dirnet.convert import binarize
 
 
 def build_model(cfg: RunConfig, *, num_classes: int, in_channels: int,
                 image_size: int = 32) -> nn.Module:
-    """The configured model, binarized with the configured method (or left fp)."""
-    arch, kwargs = cfg.model.arch, cfg.model.kwargs
+    """The configured model, binarized with the configured method (or left fp).
+
+    ``model.input_size`` is passed to models that take it (detectors); layers a
+    model lists in ``binarize_keep`` (a detector's prediction convs) stay full
+    precision besides ``keep``.
+    """
+    arch, kwargs = cfg.model.arch, dict(cfg.model.kwargs)
+    if cfg.model.input_size is not None:
+        kwargs["input_size"] = cfg.model.input_size
     if ":" in arch:  # "package.module:builder", a user's own model outside the zoo
         model = import_builder(arch)(num_classes=num_classes, in_channels=in_channels, **kwargs)
     else:
         model = models.create(arch, num_classes=num_classes, in_channels=in_channels, **kwargs)
     if cfg.method != "fp":
-        model = binarize(model, cfg.method, keep=cfg.keep or None, **cfg.recipe)
+        keep = [*cfg.keep, *getattr(model, "binarize_keep", ())]
+        model = binarize(model, cfg.method, keep=keep or None, **cfg.recipe)
     materialize(model, in_channels, image_size)
     return model
 

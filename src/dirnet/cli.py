@@ -100,14 +100,18 @@ def cmd_train(argv: list[str]) -> int:
         print(dump(cfg), end="")
         return 0
     summary = train(cfg, resume=a.resume, run_dir=a.run_dir, stop_epoch=a.stop_epoch)
-    done, epochs, top1 = summary.get("epochs_done"), summary.get("epochs"), summary.get("test_top1")
-    if top1 is None:
+    done, epochs = summary.get("epochs_done"), summary.get("epochs")
+    if summary.get("test_map50") is not None:  # a detector
+        figure = f"test mAP@0.5 {summary['test_map50']:.2f}"
+    elif summary.get("test_top1") is not None:
+        figure = f"test top-1 {summary['test_top1']:.2f}%"
+    else:
         return 0
     if done is not None and epochs is not None and done < epochs:
-        print(f"stopped after epoch {done} of {epochs}: test top-1 {top1:.2f}% so far; continue "
+        print(f"stopped after epoch {done} of {epochs}: {figure} so far; continue "
               f"with --run-dir {summary['run_dir']} --resume")
     else:
-        print(f"final test top-1 {top1:.2f}%  ({summary['run_dir']})")
+        print(f"final {figure}  ({summary['run_dir']})")
     return 0
 
 

@@ -57,12 +57,16 @@ class ModelConfig:
     #: start from another run's weights (a run dir or checkpoint), or "teacher" for
     #: distill.teacher's (a binary student from its fp teacher; train/warm_start.py)
     init: str | None = None
+    #: square input side for models that take it (detectors: images are resized to it)
+    input_size: int | None = None
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = "cifar10"
+    name: str = "cifar10"  # cifar10 | fashion_mnist(_demo) | imagefolder | imagelist | voc
     root: str | None = None
+    #: VOC-format data: the class names in label order (default: read from the annotations)
+    classes: list[str] | None = None
     #: held-out part of the training set (count or fraction)
     val_size: int | float = 0
     #: use only the first N training / test samples (smoke tests)
@@ -370,7 +374,7 @@ def validate(cfg: RunConfig) -> None:
                     "data.eval_batch_size": cfg.data.eval_batch_size,
                     "data.train_subset": cfg.data.train_subset,
                     "data.test_subset": cfg.data.test_subset, "threads": cfg.threads,
-                    "data.prefetch": cfg.data.prefetch,
+                    "data.prefetch": cfg.data.prefetch, "model.input_size": cfg.model.input_size,
                     "log.every": cfg.log.every})
     _at_least(0, **{"data.val_size": cfg.data.val_size, "data.workers": cfg.data.workers,
                     "optim.lr": cfg.optim.lr,

@@ -19,7 +19,8 @@ arXiv:2109.12338
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -183,6 +184,10 @@ class RBDLoss(nn.Module):
     ("auto": the stage outputs, :func:`stage_names`; "blocks": every block,
     :func:`block_names`; or a list of module names).
 
+    Other tasks: ``task_loss(output, y)`` replaces CE (its part is then called
+    ``task``) and ``logits(output)`` says which (N, K) scores KD compares, e.g.
+    a detector's class scores per anchor. The defaults are classification's.
+
     The default weights were chosen on held-out data for ResNet-20 on CIFAR-10 at
     the CPU budget: the paper's starting point (alpha 1, tau 4) cost 16.7 points
     there, because the tau^2-scaled KD term's gradients outweigh cross-entropy's.
@@ -197,8 +202,11 @@ class RBDLoss(nn.Module):
     """
 
     def __init__(self, student: nn.Module, teacher: nn.Module, *, alpha: float = 0.25,
-                 beta: float = 1.0, tau: float = 1.0, layers: str | list[str] = "auto"):
+                 beta: float = 1.0, tau: float = 1.0, layers: str | list[str] = "auto",
+                 task_loss: Callable[[Any, Tensor], Tensor] | None = None,
+                 logits: Callable[[Any], Tensor] | None = None):
         super().__init__()
+        self.task_loss, self.logits = task_loss, logits
         if tau <= 0:
             raise ValueError(f"tau must be positive, got {tau}")
         self.alpha, self.beta, self.tau = float(alpha), float(beta), float(tau)
@@ -219,11 +227,15 @@ class RBDLoss(nn.Module):
         zs = student(x)
         with torch.no_grad():
             zt = self.teacher(x)
-        ce = F.cross_entropy(zs, y)
-        parts = {"ce": ce.detach()}
-        loss = ce
+        if self.task_loss is None:
+            loss = F.cross_entropy(zs, y)
+            parts = {"ce": loss.detach()}
+        else:
+            loss = self.task_loss(zs, y)
+            parts = {"task": loss.detach()}
         if self.alpha > 0:
-            kd = kd_loss(zs, zt, self.tau)
+            kd = kd_loss(zs, zt, self.tau) if self.logits is None else \
+                kd_loss(self.logits(zs), self.logits(zt), self.tau)
             parts["kd"] = kd.detach()
             loss = loss + self.alpha * kd
         if self.layers:

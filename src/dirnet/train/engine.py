@@ -29,16 +29,16 @@ from torch import nn
 from dirnet import checkpoint as ckpt
 from dirnet.build import build_model
 from dirnet.config import RESUME_MAY_CHANGE, ConfigError, RunConfig, differences, dump
-from dirnet.train.builders import build_data, build_loader, build_optimizer
+from dirnet.train.builders import build_optimizer
 from dirnet.train.device import describe_device, setup_device
 from dirnet.train.distributed import DistInfo, barrier, shutdown
 from dirnet.train.epoch import EpochProgress, StepParts, train_epoch
-from dirnet.train.evaluation import evaluate
 from dirnet.train.flips import SignFlipTracker
 from dirnet.train.metrics import MetricsLog, read_metrics
 from dirnet.train.progress_log import ProgressLog
 from dirnet.train.run_lock import run_lock
 from dirnet.train.signals import RunInterrupted, StopRequest, stop_on_signal
+from dirnet.train.task import Task, task_for
 
 
 @dataclass
@@ -114,7 +114,8 @@ def _train(cfg: RunConfig, run_dir: Path, device, dist_info: DistInfo, stop: Sto
 
     # The order below fixes what the seeded RNG draws (model init, teacher): keep it.
     torch.manual_seed(cfg.seed)
-    bundle, train_set, val_set, test_set, augment = build_data(cfg)
+    task = task_for(cfg)
+    bundle, train_set, val_set, test_set, augment = task.build_data(cfg)
     model = build_model(cfg, num_classes=bundle.num_classes, in_channels=bundle.in_channels,
                         image_size=bundle.image_size).to(device)
     if cfg.model.init and state is None:
@@ -133,7 +134,7 @@ def _train(cfg: RunConfig, run_dir: Path, device, dist_info: DistInfo, stop: Sto
         return _nothing_to_do(run_dir, at.epoch, epochs)
 
     try:
-        run = _assemble(cfg, device, dist_info, run_dir, bundle, model, optimizer,
+        run = _assemble(cfg, task, device, dist_info, run_dir, bundle, model, optimizer,
                         (train_set, val_set, test_set, augment), at.epoch, resumed=state is not None)
         run.best_val = best_val
         if state is not None:
@@ -194,10 +195,11 @@ def _restore(state: dict[str, Any], model: nn.Module, optimizer) -> tuple[EpochP
     return at, state.get("best_val", -1.0)
 
 
-def _assemble(cfg: RunConfig, device, dist_info: DistInfo, run_dir: Path, bundle, model,
-              optimizer, datasets, start_epoch: int, resumed: bool) -> _Run:
+def _assemble(cfg: RunConfig, task: Task, device, dist_info: DistInfo, run_dir: Path, bundle,
+              model, optimizer, datasets, start_epoch: int, resumed: bool) -> _Run:
     """The teacher, DDP wrapper, loaders, metrics log and flip tracker of a run."""
     train_set, val_set, test_set, augment = datasets
+    task.bind(model)
     distiller = None
     if cfg.distill.teacher and cfg.method != "fp":
         from dirnet.distill import RBDLoss
@@ -207,19 +209,19 @@ def _assemble(cfg: RunConfig, device, dist_info: DistInfo, run_dir: Path, bundle
         teacher = load_teacher(cfg, bundle.num_classes, bundle.in_channels, bundle.image_size,
                                device)
         distiller = RBDLoss(model, teacher, alpha=d.alpha, beta=d.beta, tau=d.tau,
-                            layers=d.layers)
+                            layers=d.layers, **task.rbd_options())
     net: nn.Module = model
     if dist_info.enabled:
         net = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
     scaler = torch.amp.GradScaler("cuda") if cfg.amp == "fp16" and device.type == "cuda" else None
-    parts = StepParts(model, net, optimizer, distiller, scaler)
+    parts = StepParts(model, net, optimizer, task, distiller, scaler)
 
-    train_loader = build_loader(train_set, cfg, bundle, train=True, augment=augment,
-                                rank=dist_info.rank, world=dist_info.world_size, device=device)
-    test_loader = build_loader(test_set, cfg, bundle, train=False, device=device) \
+    train_loader = task.build_loader(train_set, cfg, bundle, train=True, augment=augment,
+                                     rank=dist_info.rank, world=dist_info.world_size, device=device)
+    test_loader = task.build_loader(test_set, cfg, bundle, train=False, device=device) \
         if test_set is not None else None
-    val_loader = build_loader(val_set, cfg, bundle, train=False, device=device) \
+    val_loader = task.build_loader(val_set, cfg, bundle, train=False, device=device) \
         if val_set is not None else None
     log = None
     if dist_info.is_main:
@@ -275,12 +277,12 @@ def _say_interrupted(run: _Run, at: EpochProgress) -> None:
 def _end_of_epoch(run: _Run) -> dict[str, Any]:
     """Test and validation figures and the weight-sign flip ratio after an epoch."""
     out: dict[str, Any] = {}
-    if run.test_loader is not None:
-        ev = evaluate(run.parts.model, run.test_loader, run.device, run.cfg.amp, dist_reduce=False)
-        out.update(test_loss=ev["loss"], test_top1=ev["top1"], test_top5=ev["top5"])
-    if run.val_loader is not None:
-        ev = evaluate(run.parts.model, run.val_loader, run.device, run.cfg.amp, dist_reduce=False)
-        out.update(val_loss=ev["loss"], val_top1=ev["top1"])
+    task = run.parts.task
+    for split, loader, keys in (("test", run.test_loader, task.test_keys),
+                                ("val", run.val_loader, task.val_keys)):
+        if loader is not None:
+            ev = task.evaluate(run.parts.model, loader, run.device, run.cfg.amp)
+            out.update((f"{split}_{k}", ev[k]) for k in keys)
     if run.flips is not None:
         f = run.flips.update()
         out["flip_ratio"] = sum(f.values()) / max(len(f), 1)
@@ -292,17 +294,20 @@ def _save_epoch(run: _Run, record: dict[str, Any]) -> None:
     """Log the epoch, write last.pt (and best.pt on a better validation score), print a line."""
     epoch = record["epoch"]
     run.log.write(record)
-    if run.val_loader is not None and record["val_top1"] > run.best_val:
-        run.best_val = record["val_top1"]
+    primary = run.parts.task.primary
+    if run.val_loader is not None and record[f"val_{primary}"] > run.best_val:
+        run.best_val = record[f"val_{primary}"]
         ckpt.save_atomic(run.checkpoint(EpochProgress(epoch + 1)),
                          run.run_dir / "checkpoints" / "best.pt")
     ckpt.save_atomic(run.checkpoint(EpochProgress(epoch + 1)), run.last_path)
-    msg = (f"epoch {epoch + 1}/{run.cfg.schedule.epochs}  loss {record['train_loss']:.4f}  "
-           f"train {record['train_top1']:.2f}%")
-    if "test_top1" in record:
-        msg += f"  test {record['test_top1']:.2f}%"
-    if "val_top1" in record:
-        msg += f"  val {record['val_top1']:.2f}%"
+    msg = f"epoch {epoch + 1}/{run.cfg.schedule.epochs}  loss {record['train_loss']:.4f}"
+    if "train_top1" in record:
+        msg += f"  train {record['train_top1']:.2f}%"
+    what = {"top1": "%", "map50": " mAP@0.5"}[primary]
+    if f"test_{primary}" in record:
+        msg += f"  test {record[f'test_{primary}']:.2f}{what}"
+    if f"val_{primary}" in record:
+        msg += f"  val {record[f'val_{primary}']:.2f}{what}"
     print(msg + f"  ({record['epoch_s']:.0f}s, waiting for data "
                 f"{100 * record['data_wait_s'] / max(record['epoch_s'], 1e-9):.0f}%)", flush=True)
 
@@ -311,12 +316,12 @@ def _summarize(run: _Run) -> dict[str, Any]:
     """The run's final figures, written to RUN/summary.json by the main process."""
     main = run.dist.is_main
     history = read_metrics(run.run_dir) if main else []
-    cfg = run.cfg
+    cfg, primary = run.cfg, run.parts.task.primary
     summary = {"run_dir": str(run.run_dir), "epochs_done": history[-1]["epoch"] + 1 if history else 0,
                "epochs": cfg.schedule.epochs, "method": cfg.method, "arch": cfg.model.arch,
                "dataset": cfg.data.name, "final": history[-1] if history else None,
-               "test_top1": history[-1].get("test_top1") if history else None,
-               "best_val_top1": run.best_val if run.best_val >= 0 else None,
+               f"test_{primary}": history[-1].get(f"test_{primary}") if history else None,
+               f"best_val_{primary}": run.best_val if run.best_val >= 0 else None,
                "mean_epoch_s": (sum(h["epoch_s"] for h in history) / len(history))
                if history else None,
                "device": describe_device(run.device)}

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from dirnet.config import RunConfig
@@ -17,6 +16,7 @@ from dirnet.train.distributed import all_reduce_sum
 from dirnet.train.lr import lr_at
 from dirnet.train.progress_log import ProgressLog
 from dirnet.train.signals import RunInterrupted, StopRequest
+from dirnet.train.task import Task
 
 #: On a GPU, check the loss for NaN/Inf every this many steps (each check syncs).
 CHECK_EVERY_CUDA = 50
@@ -33,6 +33,7 @@ class StepParts:
     model: nn.Module  # the bare model (schedule, checkpoints)
     net: nn.Module  # what the forward pass runs: the model or its DDP wrapper
     optimizer: torch.optim.Optimizer
+    task: Task  # the loss and the training count (classification or detection)
     distiller: nn.Module | None = None  # RBD loss, when a teacher is given
     scaler: torch.amp.GradScaler | None = None  # fp16 on CUDA
 
@@ -88,11 +89,14 @@ def train_epoch(cfg: RunConfig, parts: StepParts, loader, device: torch.device, 
         lr = lr_at(cfg.schedule, cfg.optim.lr, epoch + step / steps)
         for g in parts.optimizer.param_groups:
             g["lr"] = lr
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        loss, logits = _forward(cfg, parts, x, y, device, acc)
-        acc[0] += loss.detach().double() * y.numel()
-        acc[1] += (logits.detach().argmax(1) == y).sum()
-        seen += y.numel()
+        x, y = x.to(device, non_blocking=True), parts.task.targets_to(y, device)
+        n = x.shape[0]
+        loss, output = _forward(cfg, parts, x, y, device, acc)
+        acc[0] += loss.detach().double() * n
+        correct = parts.task.correct(output, y)
+        if correct is not None:
+            acc[1] += correct
+        seen += n
         if (step + 1) % check_every == 0 and not torch.isfinite(acc[0]):
             raise TrainingDiverged(
                 f"the loss became {float(loss.detach())} at epoch {epoch + 1}, step {step}"
@@ -108,11 +112,12 @@ def train_epoch(cfg: RunConfig, parts: StepParts, loader, device: torch.device, 
     at.step, at.sums, at.seen = steps, [loss_sum, correct, ce_sum], seen
     seen, loss_sum, correct, ce_sum = all_reduce_sum([seen, loss_sum, correct, ce_sum], device)
     lr = lr_at(cfg.schedule, cfg.optim.lr, epoch + (steps - 1) / steps)  # the last step's
-    record = {"epoch": epoch, "train_loss": loss_sum / max(seen, 1),
-              "train_top1": 100.0 * correct / max(seen, 1), "lr": lr,
-              "data_wait_s": timed.wait_s}  # a timing, like epoch_s
+    record = {"epoch": epoch, "train_loss": loss_sum / max(seen, 1)}
+    if parts.task.primary == "top1":
+        record["train_top1"] = 100.0 * correct / max(seen, 1)
+    record.update(lr=lr, data_wait_s=timed.wait_s)  # data_wait_s: a timing, like epoch_s
     if parts.distiller is not None:  # train_loss then includes the RBD terms
-        record["train_ce"] = ce_sum / max(seen, 1)
+        record[parts.task.rbd_record] = ce_sum / max(seen, 1)
     return record
 
 
@@ -142,12 +147,12 @@ def _last_good(last_path: Path) -> str:
 def _forward(cfg: RunConfig, parts: StepParts, x, y, device, acc):
     with autocast(device, cfg.amp):
         if parts.distiller is not None:
-            loss, logits, terms = parts.distiller(parts.net, x, y)
-            acc[2] += terms["ce"].detach().double() * y.numel()
+            loss, output, terms = parts.distiller(parts.net, x, y)
+            acc[2] += terms[parts.task.rbd_part].detach().double() * x.shape[0]
         else:
-            logits = parts.net(x)
-            loss = F.cross_entropy(logits, y)
-    return loss, logits
+            output = parts.net(x)
+            loss = parts.task.loss(output, y)
+    return loss, output
 
 
 def _backward(parts: StepParts, loss) -> None:
