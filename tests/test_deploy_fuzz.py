@@ -110,26 +110,28 @@ def test_truncated(good_file, tmp_path, cut):
         runtime.load(p)
 
 
+def _load_flipped(original: bytes, tmp_path, flips) -> None:
+    data = bytearray(original)
+    for pos, val in flips:
+        data[min(int(pos * len(data)), len(data) - 1)] ^= val
+    p = tmp_path / "f.dbnn"
+    p.write_bytes(bytes(data))
+    _try(p)
+
+
+BYTE_FLIPS = st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(1, 255)), min_size=1, max_size=8)
+
+
 @SETTINGS
-@given(flips=st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(1, 255)), min_size=1, max_size=8))
+@given(flips=BYTE_FLIPS)
 def test_random_byte_flips(good_file, tmp_path, flips):
-    data = bytearray(good_file)
-    for pos, val in flips:
-        data[min(int(pos * len(data)), len(data) - 1)] ^= val
-    p = tmp_path / "f.dbnn"
-    p.write_bytes(bytes(data))
-    _try(p)
+    _load_flipped(good_file, tmp_path, flips)
 
 
 @SETTINGS
-@given(flips=st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(1, 255)), min_size=1, max_size=8))
+@given(flips=BYTE_FLIPS)
 def test_random_byte_flips_without_checksum(unsummed_file, tmp_path, flips):
-    data = bytearray(unsummed_file)
-    for pos, val in flips:
-        data[min(int(pos * len(data)), len(data) - 1)] ^= val
-    p = tmp_path / "f.dbnn"
-    p.write_bytes(bytes(data))
-    _try(p)
+    _load_flipped(unsummed_file, tmp_path, flips)
 
 
 @SETTINGS
