@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--root", help="an image folder (train/CLASS/*.jpg); default: synthetic JPEGs")
     ap.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--kinds", nargs="+", default=["threads", "processes"],
+                    choices=["threads", "processes"], help="worker kinds to time (workers > 0)")
     ap.add_argument("--images", type=int, default=512, help="synthetic images to write")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--size", type=int, default=224)
@@ -72,23 +74,27 @@ def main(argv: list[str] | None = None) -> int:
         bundle = build("imagefolder", root, image_size=a.size)
         mb = sum(Path(p).stat().st_size for p, _ in bundle.train.samples) / len(bundle.train) / 1e3
 
-        def loader(workers: int) -> BatchLoader:
+        def loader(workers: int, kind: str) -> BatchLoader:
             return BatchLoader(bundle.train, a.batch, train=True, augment="rrc_flip", seed=0,
-                               mean=bundle.mean, std=bundle.std, workers=workers)
+                               mean=bundle.mean, std=bundle.std, workers=workers,
+                               worker_kind=kind)
 
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
-        per_core = statistics.median(images_per_s(loader(0), r) for r in range(a.rounds))
+        per_core = statistics.median(images_per_s(loader(0, "threads"), r)
+                                     for r in range(a.rounds))
         torch.set_num_threads(threads)
-        rates: dict[int, list[float]] = {w: [] for w in a.workers}
+        setups = [(w, k) for w in a.workers for k in (a.kinds if w else ["in-process"])]
+        rates: dict[tuple[int, str], list[float]] = {s: [] for s in setups}
         for r in range(a.rounds):
-            for w in a.workers:  # take turns: a busy moment hits every count alike
-                rates[w].append(images_per_s(loader(w), r))
-    med = {w: statistics.median(v) for w, v in rates.items()}
-    base = med.get(0)
-    rows = [{"workers": w, "images_per_s": round(med[w], 1), "all_rounds": [round(v, 1) for v in
-             rates[w]], "ratio_to_in_process": round(med[w] / base, 3) if base else None}
-            for w in a.workers]
+            for w, k in setups:  # take turns: a busy moment hits every setup alike
+                rates[(w, k)].append(images_per_s(loader(w, "threads" if w == 0 else k), r))
+    med = {s: statistics.median(v) for s, v in rates.items()}
+    base = med.get((0, "in-process"))
+    rows = [{"workers": w, "kind": k, "images_per_s": round(med[(w, k)], 1),
+             "all_rounds": [round(v, 1) for v in rates[(w, k)]],
+             "ratio_to_in_process": round(med[(w, k)] / base, 3) if base else None}
+            for w, k in setups]
     result = {
         "what": f"BatchLoader rrc_flip batches of {a.batch} at {a.size}x{a.size}, images/s "
                 f"(median of {a.rounds} rounds, worker counts taking turns)",
@@ -101,9 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(result, indent=2) + "\n")
     print(f"per core (1 thread, in-process): {per_core:.0f} images/s; data: {result['data']}")
-    print("| data.workers | images/s | vs in-process |\n|---:|---:|---:|")
+    print("| data.workers | kind | images/s | vs in-process |\n|---:|---|---:|---:|")
     for row in rows:
-        print(f"| {row['workers']} | {row['images_per_s']:.0f} | {row['ratio_to_in_process']}x |")
+        print(f"| {row['workers']} | {row['kind']} | {row['images_per_s']:.0f} | "
+              f"{row['ratio_to_in_process']}x |")
     print(f"wrote {a.out}")
     return 0
 

@@ -124,3 +124,21 @@ def test_training_with_workers_and_resuming_with_another_count_is_exact(tmp_path
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert "data_wait_s" in json.loads((Path(a["run_dir"]) / "metrics.jsonl")
                                        .read_text().splitlines()[0])
+
+
+def test_throughput_benchmark_runs(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "t.json"
+    r = subprocess.run([sys.executable, str(root / "benchmarks" / "data_throughput.py"),
+                        "--images", "16", "--batch", "4", "--size", "32", "--rounds", "1",
+                        "--workers", "0", "2", "--out", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads(out.read_text())
+    assert [(row["workers"], row["kind"]) for row in res["rows"]] == [
+        (0, "in-process"), (2, "threads"), (2, "processes")]
+    assert res["rows"][0]["ratio_to_in_process"] == 1.0 and res["per_core_images_per_s"] > 0
+    assert "cpu" in res["machine"]
