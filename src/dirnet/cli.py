@@ -1,4 +1,4 @@
-"""The ``dirnet`` command: train, eval, reestimate-bn, demo, summary, analyze, export, bench, methods, models."""
+"""The ``dirnet`` command: train, eval, detect, reestimate-bn, demo, summary, analyze, export, bench, methods, models."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,8 @@ import sys
 
 COMMANDS = {
     "train": "train a model from a YAML config (key=value overrides)",
-    "eval": "evaluate a run directory, checkpoint or .dbnn file: top-1, top-5, loss",
+    "eval": "evaluate a run directory, checkpoint or .dbnn file: top-1, top-5, loss (detectors: mAP)",
+    "detect": "draw a detector's boxes on images (and write them as JSON)",
     "reestimate-bn": "recompute a trained run's BatchNorm statistics on its training images",
     "demo": "train FP and DIR-Net binary ResNets on the embedded Fashion-MNIST subset",
     "summary": "layer-by-layer parameters, memory and MACs of a zoo model",
@@ -27,6 +28,7 @@ _DELEGATED = {
     "export": ("dirnet.deploy.cli", "export_main"),
     "bench": ("dirnet.deploy.bench", "main"),
     "data": ("dirnet.data.cli", "main"),
+    "detect": ("dirnet.detect", "main"),
 }
 
 
@@ -137,7 +139,9 @@ def cmd_eval(argv: list[str]) -> int:
         epilog="Without --data, a run trained with data.test_subset=N is scored on the first N "
                "test images, and so is a .dbnn file exported from it (dirnet export records N); "
                "the printed line says how many images. With --data: all of that data set's "
-               "test images.")
+               "test images. A detector (a run with data.name=voc) prints mAP@0.5 and "
+               "mAP@[.5:.95] in percent on its own VOC-format data (--data-root: another "
+               "folder with the same classes); --json adds per-class AP@0.5.")
     p.add_argument("target", help="run directory, checkpoint (.pt) or packed model (.dbnn)")
     p.add_argument("--split", choices=["test", "val"], default="test")
     p.add_argument("--data", help="data set name (default: the one the model was trained on)")
@@ -146,14 +150,10 @@ def cmd_eval(argv: list[str]) -> int:
     p.add_argument("--which", default="last", help="checkpoint in a run directory: last, best or bn (dirnet reestimate-bn)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     a = p.parse_args(argv)
-    from dirnet.evaluate import evaluate_target
+    from dirnet.evaluate import evaluate_target, format_result
 
     res = evaluate_target(a.target, split=a.split, data=a.data, data_root=a.data_root, which=a.which)
-    if a.json:
-        print(json.dumps(res))
-    else:
-        print(f"{res['target']}  {res['split']} ({res['n']} images): top-1 {res['top1']:.2f}%  "
-              f"top-5 {res['top5']:.2f}%  loss {res['loss']:.4f}")
+    print(json.dumps(res) if a.json else format_result(res))
     return 0
 
 

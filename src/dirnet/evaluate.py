@@ -1,6 +1,13 @@
-"""Evaluate a run directory, a checkpoint or a packed .dbnn file on a data split."""
+"""Evaluate a run directory, a checkpoint or a packed .dbnn file on a data split.
+
+Classifiers: top-1, top-5 and loss. Detectors (runs with ``data.name=voc``):
+mAP@0.5 and mAP@[.5:.95] in percent, through the trainer's own
+``DetectionTask`` (so the figures are those its ``metrics.jsonl`` logs), plus
+per-class AP@0.5 (:func:`evaluate_detector`).
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +37,13 @@ def evaluate_target(target: str, *, split: str = "test", data: str | None = None
     if path.suffix == ".dbnn":
         import dirnet.deploy as deploy
 
+        recorded = _dbnn_data_name(path)
+        if _is_detector_name(recorded):
+            raise ValueError(f"{target!r} is a detector: deployment of detectors needs multi-output "
+                             "export (not yet supported); evaluate its run or checkpoint instead")
+        if recorded is not None and _is_detector_name(data):
+            raise ValueError(f"{target!r} is a classifier (trained on {recorded}); --data {data} "
+                             "needs a detector")
         runtime = deploy.load(path)
         header = getattr(runtime, "header", {}) or {}
         train_data = header.get("data") or {}
@@ -46,6 +60,9 @@ def evaluate_target(target: str, *, split: str = "test", data: str | None = None
 
         ck = load(target, which)
         model, cfg = model_from(ck), config_of(ck)
+        if _is_detector_name(cfg.data.name) or _is_detector_name(data):
+            return _evaluate_detector_target(target, ck, model, cfg, split=split, data=data,
+                                             data_root=data_root)
         trained_on, trained_root = cfg.data.name, cfg.data.root
         seed, val_size = cfg.seed, cfg.data.val_size
         in_channels = int(ck["in_channels"])
@@ -99,3 +116,136 @@ class _RuntimeModule(torch.nn.Module):
 
     def forward(self, x):
         return torch.as_tensor(self.runtime(x))
+
+
+# --- detectors ---------------------------------------------------------------------------
+
+def _is_detector_name(name: str | None) -> bool:
+    from dirnet.train.task import DETECTION_DATA
+
+    return _norm(name) in DETECTION_DATA
+
+
+def _dbnn_data_name(path: Path) -> str | None:
+    """The data set a .dbnn file's header records (None when unreadable: loading says why)."""
+    import json
+
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="np") as f:
+            return (json.loads((f.metadata() or {}).get("dirnet", "{}")).get("data") or {}).get("name")
+    except Exception:  # noqa: BLE001 - any failure is reported by deploy.load with its own message
+        return None
+
+
+@dataclass
+class DetectorEvaluation:
+    """What :func:`evaluate_detector` returns.
+
+    ``figures``: the trainer's test figures (``map50``, ``map``, ``map50_voc07``,
+    percent); ``evaluator``: a ``DetectionEvaluator`` holding every image's
+    detections (``postprocess`` defaults, relative boxes) and ground truth, in
+    the loader's order (``evaluator.records[i]`` is ``dataset`` image i), with the
+    class names; ``dataset``: the split's ``VOCDataset``.
+    """
+
+    figures: dict[str, float]
+    evaluator: Any
+    dataset: Any
+
+    def per_class_ap50(self) -> dict[str, float | None]:
+        """AP@0.5 per class name in percent (None: no box of that class in the split)."""
+        ap = self.evaluator.compute()["AP50"]
+        return {k: (None if v != v else 100 * v) for k, v in ap.items()}
+
+
+class _Recording(torch.nn.Module):
+    """The detector, keeping each batch's outputs: one forward pass gives the trainer's
+    figures (``DetectionTask.evaluate``) and the per-image detections."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+        self.outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    @property
+    def anchors(self) -> torch.Tensor:
+        return self.model.anchors
+
+    @property
+    def num_classes(self) -> int:
+        return self.model.num_classes
+
+    def forward(self, x):
+        loc, conf = self.model(x)
+        self.outputs.append((loc.detach().float().cpu(), conf.detach().float().cpu()))
+        return loc, conf
+
+
+def evaluate_detector(model: torch.nn.Module, cfg, class_names=None, *, split: str = "test",
+                      data_root: str | None = None) -> DetectorEvaluation:
+    """A detector on ``split`` of its run's VOC-format data (``cfg``: data.root, data.classes,
+    data.test_subset, model.input_size), through ``dirnet.train.task_detection``.
+
+    ``data_root`` replaces data.root (another VOC-format folder with the same
+    classes); ``class_names`` (the checkpoint's) must match the data's.
+    """
+    from dirnet import detection as det
+    from dirnet.train.task_detection import DetectionTask, build_voc
+
+    if data_root is not None:
+        cfg = cfg.replace(**{"data.root": str(data_root)})
+    bundle = build_voc(cfg)
+    ds = bundle.val if split == "val" else bundle.test
+    if ds is None:
+        raise ValueError(f"the {split!r} split is not available for {cfg.data.root}: no "
+                         f"ImageSets/Main/{split}.txt")
+    if class_names and list(class_names) != list(bundle.class_names):
+        raise ValueError(f"the model predicts the classes {list(class_names)} and "
+                         f"{cfg.data.root} has {list(bundle.class_names)}")
+    if model.num_classes != bundle.num_classes:
+        raise ValueError(f"the model predicts {model.num_classes} classes and {cfg.data.root} "
+                         f"has {bundle.num_classes}")
+    task = DetectionTask(cfg)
+    cpu = torch.device("cpu")
+    loader = task.build_loader(ds, cfg, bundle, train=False, device=cpu)
+    recording, targets = _Recording(model), []
+
+    def batches():
+        for x, t in loader:
+            targets.append(t)
+            yield x, t
+
+    figures = task.evaluate(recording, batches(), cpu, None)
+    evaluator = det.DetectionEvaluator(bundle.num_classes, bundle.class_names)
+    for (loc, conf), t in zip(recording.outputs, targets):
+        evaluator.update(det.postprocess(loc, conf, model.anchors), t)
+    return DetectorEvaluation(figures=figures, evaluator=evaluator, dataset=ds)
+
+
+def _evaluate_detector_target(target: str, ck: dict[str, Any], model: torch.nn.Module, cfg, *,
+                              split: str, data: str | None, data_root: str | None
+                              ) -> dict[str, Any]:
+    if not _is_detector_name(cfg.data.name):
+        raise ValueError(f"{target!r} is a classifier (trained on {cfg.data.name}); "
+                         f"--data {data} needs a detector")
+    if data is not None and not _is_detector_name(data):
+        raise ValueError(f"{target!r} is a detector: it is evaluated on VOC-format data (its own, "
+                         f"or --data-root DIR), not on {data}")
+    res = evaluate_detector(model, cfg, ck.get("class_names") or None, split=split,
+                            data_root=data_root)
+    figures = {k: (None if v != v else v) for k, v in res.figures.items()}  # NaN: no boxes
+    return {"target": str(target), "split": split, "n": len(res.dataset), "task": "detection",
+            **figures, "ap50": res.per_class_ap50()}
+
+
+def format_result(res: dict[str, Any]) -> str:
+    """The one line ``dirnet eval`` prints for :func:`evaluate_target`'s result."""
+    head = f"{res['target']}  {res['split']} ({res['n']} images): "
+    if res.get("task") == "detection":
+        def pct(v: float | None) -> str:
+            return "n/a" if v is None else f"{v:.2f}"
+
+        return head + f"mAP@0.5 {pct(res['map50'])}  mAP@[.5:.95] {pct(res['map'])}"
+    return head + f"top-1 {res['top1']:.2f}%  top-5 {res['top5']:.2f}%  loss {res['loss']:.4f}"

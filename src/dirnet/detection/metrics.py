@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ImageRecord", "average_precision", "to_records", "voc_ap", "voc_map"]
+__all__ = ["ImageRecord", "average_precision", "pr_curve", "to_records", "voc_ap", "voc_map"]
 
 
 @dataclass(frozen=True)
@@ -152,3 +152,41 @@ def voc_map(detections: Sequence[Mapping[str, Any]] | Sequence[ImageRecord],
     """Mean of :func:`voc_ap` over the classes that have boxes (NaN if none has)."""
     ap = voc_ap(detections, ground_truths, num_classes, iou_threshold, method)
     return float(np.nanmean(ap)) if np.isfinite(ap).any() else float("nan")
+
+
+def pr_curve(records: Sequence[ImageRecord], cls: int, iou_threshold: float = 0.5
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(recall, precision, scores)`` of class ``cls``, one point per counted detection in
+    score order, with the devkit's matching (the curve :func:`voc_ap` integrates:
+    ``average_precision(recall, precision)`` is that class's AP). Ignored detections
+    (matched to a difficult box) are left out. Empty arrays when the class has no
+    detections; recall is NaN when it has no non-difficult box.
+    """
+    npos = sum(int(np.sum((r.gt_labels == cls) & ~r.gt_difficult)) for r in records)
+    img = np.concatenate([np.full(int(np.sum(r.det_labels == cls)), i, np.int64)
+                          for i, r in enumerate(records)] or [np.zeros(0, np.int64)])
+    scores = np.concatenate([r.det_scores[r.det_labels == cls] for r in records]
+                            or [np.zeros(0)])
+    boxes = np.concatenate([r.det_boxes[r.det_labels == cls] for r in records]
+                           or [np.zeros((0, 4))]).reshape(-1, 4)
+    order = np.argsort(-scores, kind="stable")
+    used = {i: np.zeros(int(np.sum(r.gt_labels == cls)), bool) for i, r in enumerate(records)}
+    outcome = np.zeros(len(order), np.int8)  # 1 TP, 0 FP, -1 ignored
+    for d, k in enumerate(order):
+        r = records[img[k]]
+        gt, difficult = r.gt_boxes[r.gt_labels == cls], r.gt_difficult[r.gt_labels == cls]
+        if len(gt) == 0:
+            continue
+        ious = iou_matrix(boxes[k][None], gt)[0]
+        j = int(np.argmax(ious))
+        if ious[j] >= iou_threshold:
+            if difficult[j]:
+                outcome[d] = -1
+            elif not used[img[k]][j]:
+                outcome[d], used[img[k]][j] = 1, True
+    counted = outcome >= 0
+    tp = np.cumsum(outcome[counted] == 1).astype(np.float64)
+    fp = np.cumsum(outcome[counted] == 0).astype(np.float64)
+    recall = tp / npos if npos else np.full(len(tp), np.nan)
+    precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
+    return recall, precision, scores[order][counted]
