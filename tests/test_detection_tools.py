@@ -1,6 +1,8 @@
-"""Detector tools: `dirnet eval` on a detection run, `dirnet detect`, the drawing, pr_curve."""
+"""Detector tools: `dirnet eval` on a detection run, `dirnet detect`, the drawing, and the
+BCCD table study's builder (benchmarks/studies/detection.py) on fake and toy runs."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -197,3 +199,107 @@ def test_pr_curve_integrates_to_voc_ap():
                 assert np.isnan(recall).all()
             else:
                 assert average_precision(recall, precision) == pytest.approx(ap[c], abs=1e-12)
+
+
+# --- the table study -----------------------------------------------------------------------
+
+def _study():
+    spec = importlib.util.spec_from_file_location("detection_study",
+                                                  ROOT / "benchmarks/studies/detection.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _fake_run(run_dir: Path, maps: list[float]) -> None:
+    run_dir.mkdir(parents=True)
+    (run_dir / "metrics.jsonl").write_text("".join(
+        json.dumps({"epoch": i, "test_map50": m, "test_map": m / 2, "test_map50_voc07": m,
+                    "epoch_s": 2.0}) + "\n" for i, m in enumerate(maps)))
+
+
+def test_table_on_partial_fake_runs(tmp_path, capsys):
+    study = _study()
+    runs = tmp_path / "runs"
+    _fake_run(runs / "ssd_resnet20_fp_bccd", [50.0, 60.0, 70.0])
+    _fake_run(runs / "ssd_resnet20_bnn_bccd", [20.0, 30.0])  # unfinished: 2 of 3 epochs
+    _fake_run(runs / "ssd_resnet20_imb+dte_bccd", [40.0, 55.0, 66.0])
+    _fake_run(runs / "ssd_resnet20_dirnet_bccd", [40.0, 60.0, 65.0])
+    _fake_run(runs / "ssd_resnet20_dirnet_bccd_s1", [40.0, 60.0, 63.0])  # a second seed
+    # irnet: no run at all
+    md = tmp_path / "BENCH.md"
+    md.write_text("# Benchmarks\n\nintro stays\n")
+    res = tmp_path / "det.json"
+    args = ["table", "--no-pictures", "--results", str(res), "--markdown", str(md),
+            f"out_dir={runs}", "schedule.epochs=3"]
+    assert study.main(args) == 0
+    data = json.loads(res.read_text())
+    assert {"dataset", "backbone", "input_size", "epochs", "budget", "rows"} <= set(data)
+    assert data["epochs"] == 3 and data["input_size"] == 300 and "batch 16" in data["budget"]
+    rows = {r["name"]: r for r in data["rows"]}
+    assert list(rows) == ["fp", "bnn", "irnet", "imb+dte", "dirnet"]
+    assert rows["fp"]["map50"] == 70.0 and rows["fp"]["map"] == 35.0 and rows["fp"]["finished"]
+    assert rows["fp"]["seeds"] == {"0": 70.0} and rows["fp"]["mean_map50"] == 70.0
+    assert rows["bnn"]["status"] == "unfinished" and not rows["bnn"]["finished"]
+    assert rows["bnn"]["seeds"] == {} and rows["bnn"]["mean_map50"] is None
+    assert rows["irnet"]["status"] == "missing" and rows["irnet"]["map50"] is None
+    assert rows["dirnet"]["seeds"] == {"0": 65.0, "1": 63.0} and rows["dirnet"]["mean_map50"] == 64.0
+    assert "distill.teacher=" in rows["dirnet"]["command"]
+    for r in rows.values():
+        assert r["command"].startswith("dirnet train --config configs/bccd/ssd_resnet20_")
+        assert {"name", "map50", "map", "seeds", "mean_map50", "command", "device", "finished"} <= set(r)
+    claims = {c["claim"]: c["status"] for c in data["verdict"]["claims"]}
+    assert claims == {"fp > dirnet": "holds", "dirnet > irnet": "open", "irnet > bnn": "open",
+                      "dirnet > imb+dte": "fails"}
+    text = md.read_text()
+    assert "intro stays" in text and "## Binary object detection (BCCD)" in text
+    block = text.split("<!-- detection:start -->")[1].split("<!-- detection:end -->")[0]
+    assert "fp > dirnet > irnet > bnn" in block and "dirnet > imb+dte" in block
+    assert "Not final" in block and "bnn (unfinished, 2/3 epochs)" in block and "irnet (missing" in block
+    assert "| irnet | not run |" in block and "2/3 (unfinished)" in block
+    assert "s0 65.00, s1 63.00 (**64.00**)" in block
+    assert "fp > dirnet holds (70.00 vs 64.00)" in block
+    assert "dirnet > imb+dte does not hold (64.00 vs 66.00)" in block
+    assert "not decided yet" in block
+    # rebuilt in place, once the rows have finished
+    _fake_run(runs / "ssd_resnet20_irnet_bccd", [30.0, 40.0, 50.0])
+    (runs / "ssd_resnet20_bnn_bccd" / "metrics.jsonl").open("a").write(
+        json.dumps({"epoch": 2, "test_map50": 45.0, "test_map": 20.0, "epoch_s": 2.0}) + "\n")
+    assert study.main(args) == 0
+    text = md.read_text()
+    assert text.count("<!-- detection:start -->") == 1 and text.count("## Binary object detection") == 1
+    assert "Not final" not in text
+    line = json.loads(res.read_text())["verdict"]["line"]
+    assert "the ordering fp > dirnet > irnet > bnn holds" in line and "dirnet > imb+dte does not hold" in line
+    # `run` trains nothing when every row's summary says it is finished, and rebuilds the table
+    for d in runs.iterdir():
+        (d / "summary.json").write_text(json.dumps({"epochs_done": 3}))
+    assert study.main(["run", "--results", str(res), "--markdown", str(md), "--grid",
+                       str(tmp_path / "g.png"), "--pr", str(tmp_path / "p.png"), *args[6:]]) == 0
+    assert capsys.readouterr().out.count("finished already") == 5
+    assert not (tmp_path / "g.png").exists()  # no checkpoints: no pictures
+
+
+def test_table_pictures_from_a_toy_run(toy, tmp_path):
+    study = _study()
+    md, res = tmp_path / "BENCH.md", tmp_path / "det.json"
+    grid, pr = tmp_path / "grid.png", tmp_path / "pr.png"
+    assert study.main(["table", "--results", str(res), "--markdown", str(md), "--grid", str(grid),
+                       "--pr", str(pr), "--grid-images", "2", f"out_dir={toy['out']}",
+                       "schedule.epochs=1"]) == 0
+    assert grid.read_bytes()[:8] == PNG_MAGIC and pr.read_bytes()[:8] == PNG_MAGIC
+    with Image.open(grid) as g:
+        assert g.size[0] > g.size[1]  # one row (fp): 2 images x (ground truth, prediction)
+    data = json.loads(res.read_text())
+    assert data["pictures"] == {"grid": str(grid), "pr": str(pr)}
+    assert data["rows"][0]["finished"] and [r["status"] for r in data["rows"][1:]] == ["missing"] * 4
+
+
+def test_row_commands_seed_and_teacher(tmp_path):
+    study = _study()
+    cmd = study.row_command("dirnet", [f"out_dir={tmp_path}", "seed=1", "threads=1"])
+    assert cmd[:4] == ["dirnet", "train", "--config", "configs/bccd/ssd_resnet20_dirnet.yaml"]
+    assert "name=ssd_resnet20_dirnet_bccd_s1" in cmd
+    assert f"distill.teacher={tmp_path / 'ssd_resnet20_fp_bccd'}" in cmd  # seed 0's fp
+    assert study.run_dir_of("imb+dte", [f"out_dir={tmp_path}", "seed=2"])[0] == \
+        tmp_path / "ssd_resnet20_imb+dte_bccd_s2"
