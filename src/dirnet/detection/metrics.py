@@ -94,44 +94,13 @@ def average_precision(recall: np.ndarray, precision: np.ndarray, method: str = "
 
 def _class_ap(records: Sequence[ImageRecord], cls: int, iou_threshold: float,
               method: str) -> float:
-    npos = sum(int(np.sum((r.gt_labels == cls) & ~r.gt_difficult)) for r in records)
-    if npos == 0:
+    """One class's AP: the area (or 11-point) of its :func:`pr_curve`; NaN without boxes."""
+    recall, precision, _ = pr_curve(records, cls, iou_threshold)
+    if not any(np.sum((r.gt_labels == cls) & ~r.gt_difficult) for r in records):
         return float("nan")
-    img, scores, boxes = [], [], []
-    for i, r in enumerate(records):
-        m = r.det_labels == cls
-        img += [i] * int(m.sum())
-        scores.append(r.det_scores[m])
-        boxes.append(r.det_boxes[m])
-    if not img:
+    if len(recall) == 0:
         return 0.0
-    order = np.argsort(-np.concatenate(scores), kind="stable")
-    img_arr, boxes_arr = np.asarray(img)[order], np.concatenate(boxes)[order]
-    gts = {i: (r.gt_boxes[r.gt_labels == cls], r.gt_difficult[r.gt_labels == cls])
-           for i, r in enumerate(records)}
-    used = {i: np.zeros(len(g[0]), bool) for i, g in gts.items()}
-    tp, fp = np.zeros(len(order)), np.zeros(len(order))
-    for d, (i, box) in enumerate(zip(img_arr, boxes_arr)):
-        gt_boxes, difficult = gts[i]
-        if len(gt_boxes) == 0:
-            fp[d] = 1
-            continue
-        ious = iou_matrix(box[None], gt_boxes)[0]
-        j = int(np.argmax(ious))
-        if ious[j] >= iou_threshold:
-            if difficult[j]:
-                continue
-            if not used[i][j]:
-                tp[d], used[i][j] = 1, True
-            else:
-                fp[d] = 1
-        else:
-            fp[d] = 1
-    tp, fp = np.cumsum(tp), np.cumsum(fp)
-    keep = (tp + fp) > 0  # drop leading ignored detections (their precision is 0/0)
-    recall = tp / npos
-    precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=keep)
-    return average_precision(recall[keep], precision[keep], method)
+    return average_precision(recall, precision, method)
 
 
 def voc_ap(detections: Sequence[Mapping[str, Any]] | Sequence[ImageRecord],
