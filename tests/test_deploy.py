@@ -168,6 +168,32 @@ def test_unsupported_module_named(tmp_path):
         exporter.export(dw, tmp_path / "m.dbnn")
 
 
+def test_op_registry_keeps_the_lists_and_dispatch():
+    """The registry (dirnet.deploy.ops) rebuilds the exact lists the messages always printed."""
+    from dirnet.deploy import ops, planner
+    from dirnet.models.shortcut import OptionAShortcut
+    from dirnet.nn import RPReLU
+
+    assert exporter.SUPPORTED == (
+        "Conv2d (groups=1), BinaryConv2d, Linear, BinaryLinear, BatchNorm1d/2d, Hardtanh, ReLU, ReLU6, "
+        "PReLU, RPReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Identity, Dropout, "
+        "OptionAShortcut, residual '+', relu/hardtanh/flatten/mean functions")
+    assert planner.KNOWN == ("conv2d", "bconv2d", "linear", "blinear", "hardtanh", "relu", "prelu", "input",
+                             "affine", "add", "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "flatten",
+                             "shortcut_a")
+    assert set(exporter._leaf_types()) == {BinaryConv2d, BinaryLinear, RPReLU, OptionAShortcut}
+    # nearest registered class wins: BinaryConv2d before Conv2d, ReLU6 before Hardtanh
+    conv = dirnet.methods.get("bnn").conv2d(4, 4, 3)
+    assert ops.module_spec(conv).name == "bconv2d" and ops.module_spec(nn.Conv2d(1, 1, 1)).name == "conv2d"
+    assert ops.module_spec(nn.ReLU6()).name == "relu6" and ops.module_spec(nn.Hardtanh()).name == "hardtanh"
+    assert ops.module_spec(nn.GELU()) is None
+    for spec in ops.specs():
+        if spec.role == "conv":
+            assert spec.geometry is not None
+        if spec.role == "act":
+            assert spec.act_bounds is not None and spec.emit is not None
+
+
 def test_generic_supported_ops(tmp_path):
     """A model built from the supported ops (not from the zoo) exports and matches."""
 

@@ -14,6 +14,12 @@ Fusions (all exact in the sense of docs/deploy.md):
 
 Every attribute and tensor is validated here before it reaches C++, so a
 hostile file produces a :class:`FormatError`, never a crash.
+
+Per-op knowledge (attribute and tensor checks, ranks, how an unfused op is
+emitted, what the fusions need to know of conv-like ops and activations) is
+in the op specs of :mod:`dirnet.deploy.ops`; this module holds the passes:
+:func:`parse_graph`, :func:`fuse_epilogues`, :func:`value_uses` and the
+emission in :func:`build`.
 """
 from __future__ import annotations
 
@@ -22,17 +28,18 @@ from typing import Any
 
 import numpy as np
 
+from dirnet.deploy import ops
 from dirnet.deploy.fileformat import FormatError
+from dirnet.deploy.ops.base import MAX_CH  # noqa: F401 - kept for importers
+from dirnet.deploy.ops.base import Tensors as _Tensors
+from dirnet.deploy.ops.base import bad as _bad
+from dirnet.deploy.ops.base import get_int as _int  # noqa: F401 - kept for importers
+from dirnet.deploy.ops.base import get_ints as _ints  # noqa: F401 - kept for importers
 from dirnet.deploy.thresholds import integer_thresholds
 
 F32, BITS = 0, 1
-ACTS = {"none": 0, "hardtanh": 1, "relu": 2, "prelu": 3}
-CONVS = ("conv2d", "bconv2d", "linear", "blinear")
-ACT_OPS = ("hardtanh", "relu", "prelu")
-BINARY = ("bconv2d", "blinear")
-KNOWN = CONVS + ACT_OPS + ("input", "affine", "add", "maxpool2d", "avgpool2d", "adaptive_avgpool2d",
-                           "flatten", "shortcut_a")
-MAX_CH = 1 << 20
+# The file ops this dirnet reads (conv-like, activations, the rest), from the op registry.
+KNOWN = ops.known()
 
 
 @dataclass
@@ -45,6 +52,7 @@ class Node:
     attrs: dict[str, Any]
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     rank: int = 4
+    spec: ops.OpSpec | None = None
 
 
 @dataclass
@@ -58,180 +66,53 @@ class Group:
     B: np.ndarray
     residual: str | None = None
     act: str = "none"
+    act_code: int = 0  # the native activation enum (the act spec's ``act_code``)
     lo: float = -1.0
     hi: float = 1.0
     slope: np.ndarray | None = None
 
 
-def _bad(node_name: str, msg: str) -> FormatError:
-    return FormatError(f"op {node_name!r}: {msg}")
-
-
-def _int(attrs: dict, key: str, name: str, lo: int, hi: int) -> int:
-    v = attrs.get(key)
-    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-        raise _bad(name, f"attribute {key!r} must be an integer in [{lo}, {hi}], got {v!r}")
-    return v
-
-
-def _ints(attrs: dict, key: str, name: str, n: int, lo: int, hi: int) -> list[int]:
-    v = attrs.get(key)
-    if not isinstance(v, list) or len(v) != n or not all(
-        isinstance(e, int) and not isinstance(e, bool) and lo <= e <= hi for e in v
-    ):
-        raise _bad(name, f"attribute {key!r} must be {n} integers in [{lo}, {hi}], got {v!r}")
-    return v
-
-
-def _float(attrs: dict, key: str, name: str) -> float:
-    v = attrs.get(key)
-    if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v):
-        raise _bad(name, f"attribute {key!r} must be a finite number, got {v!r}")
-    return float(v)
-
-
-class _Tensors:
-    def __init__(self, tensors: dict[str, np.ndarray], precision: str):
-        self.t = tensors
-        # full-precision weights: fp16 or fp32 (an fp16 file may keep some layers in fp32)
-        self.fp = (np.float16, np.float32)
-
-    def get(self, node: dict, key: str, dtype, shape: tuple[int, ...], required: bool = True):
-        refs = node.get("tensors", {})
-        ref = refs.get(key)
-        if ref is None:
-            if required:
-                raise _bad(node["name"], f"missing tensor {key!r}")
-            return None
-        if not isinstance(ref, str) or ref not in self.t:
-            raise _bad(node["name"], f"tensor {key!r} refers to {ref!r}, which is not in the file")
-        a = self.t[ref]
-        if not isinstance(a, np.ndarray):
-            raise _bad(node["name"], f"tensor {ref!r} is not an array")
-        allowed = dtype if isinstance(dtype, tuple) else (dtype,)
-        if a.dtype not in [np.dtype(d) for d in allowed]:
-            want = " or ".join(str(np.dtype(d)) for d in allowed)
-            raise _bad(node["name"], f"tensor {ref!r} has dtype {a.dtype}, expected {want}")
-        if tuple(a.shape) != tuple(shape):
-            raise _bad(node["name"], f"tensor {ref!r} has shape {tuple(a.shape)}, expected {tuple(shape)}")
-        return np.ascontiguousarray(a)
-
-    def vec(self, node: dict, key: str, n: int, required: bool = True):
-        a = self.get(node, key, np.float32, (n,), required)
-        return None if a is None else a.astype(np.float32)
-
-
 def parse_graph(header: dict, tensors: dict[str, np.ndarray]) -> tuple[list[Node], str, int]:
-    """Validated nodes, the output value and the input channel count."""
+    """Validated nodes, the output value and the input channel count.
+
+    Each op's own checks are its spec's ``parse`` (dirnet.deploy.ops); the
+    graph-level ones (values defined once and before use, input counts and
+    ranks) are here.
+    """
+    known = ops.known()  # (also ops registered after this module was imported)
     tt = _Tensors(tensors, header["precision"])
     nodes: list[Node] = []
-    defined: dict[str, int] = {}  # value -> rank
+    defined: dict[str, int] = tt.ranks  # value -> rank
     in_channels = header["input"]["channels"]
+    tt.in_channels = in_channels
     seen_input = False
     for i, raw in enumerate(header["graph"]):
         op, name, inputs, out = raw["op"], raw["name"], raw["inputs"], raw["output"]
         attrs = raw.get("attrs", {})
-        if op not in KNOWN:
-            raise _bad(name, f"unknown op type {op!r} (this dirnet knows {', '.join(KNOWN)})")
+        if op not in known:
+            raise _bad(name, f"unknown op type {op!r} (this dirnet knows {', '.join(known)})")
+        spec = ops.file_op(op)
         if out in defined:
             raise _bad(name, f"value {out!r} is defined twice")
         for v in inputs:
             if v not in defined:
                 raise _bad(name, f"input {v!r} is not computed before this op")
-        n_in = {"input": 0, "add": 2}.get(op, 1)
+        n_in = spec.inputs
         if len(inputs) != n_in:
             raise _bad(name, f"{op} takes {n_in} input(s), got {len(inputs)}")
-        node = Node(i, op, name, list(inputs), out, attrs)
+        node = Node(i, op, name, list(inputs), out, attrs, spec=spec)
         node.rank = defined[inputs[0]] if inputs else 4
         if op == "input":
             if seen_input:
                 raise _bad(name, "more than one input op")
             seen_input = True
-            if _int(attrs, "channels", name, 1, 65536) != in_channels:
-                raise _bad(name, "input channels differ from the header")
-        elif op == "conv2d":
-            ic = _int(attrs, "in_channels", name, 1, MAX_CH)
-            oc = _int(attrs, "out_channels", name, 1, MAX_CH)
-            kh, kw = _ints(attrs, "kernel", name, 2, 1, 64)
-            _ints(attrs, "stride", name, 2, 1, 64)
-            _ints(attrs, "padding", name, 4, 0, 64)
-            _ints(attrs, "dilation", name, 2, 1, 64)
-            w = tt.get(raw, "weight", tt.fp, (oc, ic, kh, kw))
-            node.arrays["weight"] = w.astype(np.float32)
-            node.arrays["bias"] = tt.vec(raw, "bias", oc, required=False)
-        elif op == "bconv2d":
-            ic = _int(attrs, "in_channels", name, 1, MAX_CH)
-            oc = _int(attrs, "out_channels", name, 1, MAX_CH)
-            kh, kw = _ints(attrs, "kernel", name, 2, 1, 64)
-            _ints(attrs, "stride", name, 2, 1, 64)
-            _ints(attrs, "padding", name, 4, 0, 64)
-            _ints(attrs, "dilation", name, 2, 1, 64)
-            pv = attrs.get("pad_value")
-            if pv not in (0, 1, 0.0, 1.0) or isinstance(pv, bool):
-                raise _bad(name, f"pad_value must be 0 or 1, got {pv!r}")
-            node.arrays["weight"] = tt.get(raw, "weight", np.uint64, (oc, kh, kw, (ic + 63) // 64))
-            node.arrays["scale"] = tt.vec(raw, "scale", oc)
-            node.arrays["bias"] = tt.vec(raw, "bias", oc, required=False)
-            node.arrays["in_threshold"] = tt.vec(raw, "in_threshold", ic, required=False)
-        elif op == "linear":
-            fi = _int(attrs, "in_features", name, 1, MAX_CH * 64)
-            fo = _int(attrs, "out_features", name, 1, MAX_CH)
-            w = tt.get(raw, "weight", tt.fp, (fo, fi))
-            node.arrays["weight"] = w.astype(np.float32).reshape(fo, fi, 1, 1)
-            node.arrays["bias"] = tt.vec(raw, "bias", fo, required=False)
-            node.rank = 2
-        elif op == "blinear":
-            fi = _int(attrs, "in_features", name, 1, MAX_CH * 64)
-            fo = _int(attrs, "out_features", name, 1, MAX_CH)
-            w = tt.get(raw, "weight", np.uint64, (fo, (fi + 63) // 64))
-            node.arrays["weight"] = w.reshape(fo, 1, 1, -1)
-            node.arrays["scale"] = tt.vec(raw, "scale", fo)
-            node.arrays["bias"] = tt.vec(raw, "bias", fo, required=False)
-            node.arrays["in_threshold"] = tt.vec(raw, "in_threshold", fi, required=False)
-            node.rank = 2
-        elif op == "affine":
-            c = _int(attrs, "channels", name, 1, MAX_CH * 64)
-            node.arrays["scale"] = tt.vec(raw, "scale", c)
-            node.arrays["shift"] = tt.vec(raw, "shift", c)
-        elif op == "hardtanh":
-            lo, hi = _float(attrs, "min", name), _float(attrs, "max", name)
-            if not lo <= hi:
-                raise _bad(name, "hardtanh needs min <= max")
-        elif op == "prelu":
-            ref = raw.get("tensors", {}).get("slope")
-            arr = tensors.get(ref) if isinstance(ref, str) else None
-            if arr is None or arr.ndim != 1 or arr.size < 1 or arr.size > MAX_CH:
-                raise _bad(name, "missing or malformed PReLU slope")
-            node.arrays["slope"] = tt.vec(raw, "slope", arr.size)
-        elif op in ("maxpool2d", "avgpool2d"):
-            k = _ints(attrs, "kernel", name, 2, 1, 64)
-            _ints(attrs, "stride", name, 2, 1, 64)
-            p = _ints(attrs, "padding", name, 2, 0, 32)
-            if p[0] * 2 > k[0] or p[1] * 2 > k[1]:
-                raise _bad(name, "padding must be at most half the kernel")
-            if op == "maxpool2d":
-                _ints(attrs, "dilation", name, 2, 1, 64)
-            else:
-                _int(attrs, "divisor", name, 0, 1 << 20)
-                if not isinstance(attrs.get("count_include_pad"), bool):
-                    raise _bad(name, "count_include_pad must be a boolean")
-            if not isinstance(attrs.get("ceil_mode"), bool):
-                raise _bad(name, "ceil_mode must be a boolean")
-        elif op == "adaptive_avgpool2d":
-            _ints(attrs, "output_size", name, 2, 1, MAX_CH)
-        elif op == "shortcut_a":
-            _int(attrs, "stride", name, 1, 64)
-            _int(attrs, "pad_before", name, 0, MAX_CH)
-            _int(attrs, "pad_after", name, 0, MAX_CH)
-        elif op == "flatten":
-            node.rank = 2
-        if op in ("conv2d", "bconv2d", "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "shortcut_a") \
-                and node.rank != 4:
+        spec.parse(tt, raw, node, attrs, name)
+        if spec.out_rank is not None:
+            node.rank = spec.out_rank
+        if spec.in_rank == 4 and node.rank != 4:
             raise _bad(name, f"{op} needs a 4-D input")
-        if op in ("linear", "blinear") and defined[inputs[0]] != 2:
+        if spec.in_rank == 2 and defined[inputs[0]] != 2:
             raise _bad(name, f"{op} needs a 2-D (N, features) input")
-        if op == "add" and defined[inputs[0]] != defined[inputs[1]]:
-            raise _bad(name, "add of tensors of different rank")
         defined[out] = node.rank
         nodes.append(node)
     if not seen_input or nodes[0].op != "input":
@@ -245,32 +126,39 @@ def parse_graph(header: dict, tensors: dict[str, np.ndarray]) -> tuple[list[Node
 def _conv_affine(node: Node) -> tuple[np.ndarray, np.ndarray]:
     """A, B (fp64) of the conv's own output: binary scale and bias, or 1 and bias."""
     oc = node.arrays["weight"].shape[0]
-    A = node.arrays["scale"].astype(np.float64) if node.op in BINARY else np.ones(oc)
+    A = node.arrays["scale"].astype(np.float64) if node.spec.binary else np.ones(oc)
     bias = node.arrays.get("bias")
     B = np.zeros(oc) if bias is None else bias.astype(np.float64)
     return A, B
 
 
-def build(header: dict, tensors: dict[str, np.ndarray], threads: int, path: str):
-    """A native ``Plan`` for the graph, plus (output rank, op descriptions)."""
-    from dirnet.deploy._native import kernels
+class _Uses:
+    """Who consumes each value (``single(v)``: its one consumer, if it has exactly one and is not the output)."""
 
-    nodes, output, in_channels = parse_graph(header, tensors)
-    producer = {n.output: n for n in nodes}
-    consumers: dict[str, list[Node]] = {n.output: [] for n in nodes}
-    for n in nodes:
-        for v in n.inputs:
-            consumers[v].append(n)
+    def __init__(self, nodes: list[Node], output: str):
+        self.output = output
+        self.producer = {n.output: n for n in nodes}
+        self.consumers: dict[str, list[Node]] = {n.output: [] for n in nodes}
+        for n in nodes:
+            for v in n.inputs:
+                self.consumers[v].append(n)
 
-    def single(v: str) -> Node | None:
-        c = consumers[v]
-        return c[0] if len(c) == 1 and v != output else None
+    def single(self, v: str) -> Node | None:
+        c = self.consumers[v]
+        return c[0] if len(c) == 1 and v != self.output else None
 
-    # 1. conv groups
+
+def fuse_epilogues(nodes: list[Node], uses: _Uses) -> tuple[dict[int, Group], set[int]]:
+    """Pass 1: each conv-like op absorbs a following [affine] [add] [activation] chain.
+
+    Returns the groups keyed by the index of their last member, and the
+    indices of the other absorbed nodes (which are not emitted on their own).
+    """
+    single = uses.single
     groups: dict[int, Group] = {}
     member: set[int] = set()
     for n in nodes:
-        if n.op not in CONVS:
+        if n.spec.role != "conv":
             continue
         A, B = _conv_affine(n)
         g = Group(n, [n.idx], n.output, A, B)
@@ -296,33 +184,37 @@ def build(header: dict, tensors: dict[str, np.ndarray], threads: int, path: str)
                 nxt = single(g.out_value)
         if nxt is not None and nxt.idx in taken:
             nxt = None
-        if nxt is not None and nxt.op in ACT_OPS:
+        if nxt is not None and nxt.spec.role == "act":
             slope = nxt.arrays.get("slope")
-            if nxt.op != "prelu" or slope.size in (1, A.size):
+            if slope is None or slope.size in (1, A.size):
                 g.act = nxt.op
-                if nxt.op == "hardtanh":
-                    g.lo, g.hi = _float(nxt.attrs, "min", nxt.name), _float(nxt.attrs, "max", nxt.name)
-                if nxt.op == "prelu":
+                g.act_code = nxt.spec.act_code
+                g.lo, g.hi = nxt.spec.act_bounds(nxt)
+                if slope is not None:
                     g.slope = np.broadcast_to(slope, (A.size,)).astype(np.float32)
                 g.members.append(nxt.idx)
                 g.out_value = nxt.output
         groups[g.members[-1]] = g
         member.update(g.members[:-1])
+    return groups, member
 
-    # 2. who needs float values, who needs packed ones (keyed by threshold)
-    def thr_key(t: np.ndarray | None) -> bytes | None:
-        return None if t is None else t.tobytes()
 
+def _thr_key(t: np.ndarray | None) -> bytes | None:
+    return None if t is None else t.tobytes()
+
+
+def value_uses(nodes: list[Node], groups: dict[int, Group], member: set[int], output: str
+               ) -> tuple[set[str], dict[str, dict[bytes | None, np.ndarray | None]]]:
+    """Pass 2: which values are needed as floats, and which packed (keyed by input threshold)."""
     needs_float: set[str] = {output}
     packed_keys: dict[str, dict[bytes | None, np.ndarray | None]] = {}
-
     for n in nodes:
         if n.idx in member:
             continue
         g = groups.get(n.idx)
         srcs: list[tuple[str, str]] = []  # (value, role)
         if g is not None:
-            srcs.append((g.conv.inputs[0], "binary" if g.conv.op in BINARY else "float"))
+            srcs.append((g.conv.inputs[0], "binary" if g.conv.spec.binary else "float"))
             if g.residual is not None:
                 srcs.append((g.residual, "float"))
         else:
@@ -330,9 +222,22 @@ def build(header: dict, tensors: dict[str, np.ndarray], threads: int, path: str)
         for v, role in srcs:
             if role == "binary":
                 thr = g.conv.arrays.get("in_threshold")
-                packed_keys.setdefault(v, {})[thr_key(thr)] = thr
+                packed_keys.setdefault(v, {})[_thr_key(thr)] = thr
             else:
                 needs_float.add(v)
+    return needs_float, packed_keys
+
+
+def build(header: dict, tensors: dict[str, np.ndarray], threads: int, path: str):
+    """A native ``Plan`` for the graph, plus (output rank, op descriptions)."""
+    from dirnet.deploy._native import kernels
+
+    nodes, output, in_channels = parse_graph(header, tensors)
+    uses = _Uses(nodes, output)
+    producer = uses.producer
+    groups, member = fuse_epilogues(nodes, uses)
+    needs_float, packed_keys = value_uses(nodes, groups, member, output)
+    thr_key = _thr_key
 
     # 3. emit
     K = kernels()
@@ -382,19 +287,13 @@ def build(header: dict, tensors: dict[str, np.ndarray], threads: int, path: str)
                 out_f = new_f(v)
             res = ftensor[g.residual] if g.residual is not None else -1
             A32, B32 = g.A.astype(np.float32), g.B.astype(np.float32)
-            a = conv.attrs
             label = "+".join(nodes[i].name for i in g.members) if len(g.members) > 1 else conv.name
             thr_next = keys[fuse_key] if fuse_key != "none" else None
-            if conv.op in BINARY:
+            ic, stride, pads, dil, zero_pad = conv.spec.geometry(conv)
+            if conv.spec.binary:
                 src = btensor[(conv.inputs[0], thr_key(conv.arrays.get("in_threshold")))]
                 w = conv.arrays["weight"]
-                ic = a["in_channels"] if conv.op == "bconv2d" else a["in_features"]
                 kbits = ic * w.shape[1] * w.shape[2]
-                if conv.op == "bconv2d":
-                    stride, pads, dil = a["stride"], a["padding"], a["dilation"]
-                    zero_pad = float(a["pad_value"]) == 0.0
-                else:
-                    stride, pads, dil, zero_pad = [1, 1], [0, 0, 0, 0], [1, 1], False
                 T = sgn = None
                 if out_f < 0 and res < 0 and out_b >= 0 and (2 * kbits + 1) * w.shape[0] <= 50_000_000:
                     # dots (zero-padding corrected too) lie in [-K, K]
@@ -406,56 +305,25 @@ def build(header: dict, tensors: dict[str, np.ndarray], threads: int, path: str)
                     describe.append(f"bconv {label} [threshold epilogue]")
                 else:
                     plan.add_bconv(label, src, out_f, out_b, res, w, ic, stride, pads, dil, zero_pad,
-                                   A=A32, B=B32, act=ACTS[g.act], lo=g.lo, hi=g.hi, slope=g.slope,
+                                   A=A32, B=B32, act=g.act_code, lo=g.lo, hi=g.hi, slope=g.slope,
                                    thr=thr_next)
                     describe.append(f"bconv {label}")
             else:
                 src = ftensor[conv.inputs[0]]
-                if conv.op == "conv2d":
-                    stride, pads, dil = a["stride"], a["padding"], a["dilation"]
-                else:
-                    stride, pads, dil = [1, 1], [0, 0, 0, 0], [1, 1]
                 plan.add_conv(label, src, out_f, out_b, res, conv.arrays["weight"], stride, pads, dil,
-                              A32, B32, act=ACTS[g.act], lo=g.lo, hi=g.hi, slope=g.slope, thr=thr_next)
+                              A32, B32, act=g.act_code, lo=g.lo, hi=g.hi, slope=g.slope, thr=thr_next)
                 describe.append(f"conv {label}")
             if out_f >= 0:
                 emit_packs(v, fuse_key)
             continue
-        # standalone ops (all float -> float)
-        x = ftensor[n.inputs[0]]
-        a = n.attrs
-        v = n.output
-        if n.op == "affine":
-            out = new_f(v)
-            plan.add_eltwise(n.name, x, -1, out, A=n.arrays["scale"], B=n.arrays["shift"])
-        elif n.op == "add":
-            out = new_f(v)
-            plan.add_eltwise(n.name, x, ftensor[n.inputs[1]], out)
-        elif n.op in ACT_OPS:
-            out = new_f(v)
-            lo = _float(a, "min", n.name) if n.op == "hardtanh" else -1.0
-            hi = _float(a, "max", n.name) if n.op == "hardtanh" else 1.0
-            plan.add_eltwise(n.name, x, -1, out, act=ACTS[n.op], lo=lo, hi=hi, slope=n.arrays.get("slope"))
-        elif n.op == "maxpool2d":
-            out = new_f(v)
-            plan.add_maxpool(n.name, x, out, a["kernel"], a["stride"], a["padding"], a["dilation"], a["ceil_mode"])
-        elif n.op == "avgpool2d":
-            out = new_f(v)
-            plan.add_avgpool(n.name, x, out, a["kernel"], a["stride"], a["padding"], a["ceil_mode"],
-                             a["count_include_pad"], a["divisor"])
-        elif n.op == "adaptive_avgpool2d":
-            out = new_f(v)
-            plan.add_adaptive_avg(n.name, x, out, *a["output_size"])
-        elif n.op == "shortcut_a":
-            out = new_f(v)
-            plan.add_shortcut_a(n.name, x, out, a["stride"], a["pad_before"], a["pad_after"])
-        elif n.op == "flatten":
-            out = new_f(v)
-            plan.add_flatten(n.name, x, out)
-        else:  # pragma: no cover - parse_graph rejects unknown ops
+        # standalone ops (all float -> float): the spec's own emit
+        if n.spec.emit is None:  # pragma: no cover - every file op but input and convs has one
             raise FormatError(f"op {n.name!r}: unsupported op {n.op!r}")
+        ins = [ftensor[v] for v in n.inputs]
+        out = new_f(n.output)
+        n.spec.emit(plan, n, ins, out)
         describe.append(f"{n.op} {n.name}")
-        emit_packs(v)
+        emit_packs(n.output)
     if output not in ftensor:
         raise FormatError(f"graph output {output!r} is not a float value")
     plan.set_output(ftensor[output])
