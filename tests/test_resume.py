@@ -103,3 +103,17 @@ def test_numbers_parse_as_users_write_them(tmp_path):
     assert (cfg.optim.lr, cfg.optim.weight_decay, cfg.optim.momentum) == (1e-3, 5e-4, 0.9)
     assert load_config(overrides=["optim.lr=1e6"]).optim.lr == 1e6
     json.dumps(cfg.to_dict())  # plain numbers, not strings
+
+
+def test_a_finished_run_kept_without_optimizer_state_is_still_finished(finished, capsys):
+    """A teacher checkpoint kept slim (runs/MANIFEST.md) must not break --resume."""
+    import torch
+
+    from dirnet.checkpoint import save_atomic
+
+    path = finished / "checkpoints" / "last.pt"
+    state = torch.load(path, weights_only=True)
+    del state["optimizer"]
+    save_atomic(state, path)
+    assert cli(["train", "--run-dir", str(finished), "--resume"]) == 0
+    assert "is finished: nothing to do" in capsys.readouterr().out

@@ -109,8 +109,11 @@ def _train(cfg: RunConfig, run_dir: Path, device, dist_info: DistInfo, stop: Sto
         raise FileExistsError(f"{str(run_dir)!r} already holds a run; pass --resume to continue "
                               f"it or choose another name= / out_dir=")
     state = ckpt.load(last_path, map_location=device) if resume else None
+    epochs = cfg.schedule.epochs
     if state is not None:
         cfg = _resume_config(cfg, state, run_dir)
+        if state["epoch"] >= min(epochs, stop_epoch or epochs):  # before building anything
+            return _nothing_to_do(run_dir, state["epoch"], epochs)
 
     # The order below fixes what the seeded RNG draws (model init, teacher): keep it.
     torch.manual_seed(cfg.seed)
@@ -127,11 +130,8 @@ def _train(cfg: RunConfig, run_dir: Path, device, dist_info: DistInfo, stop: Sto
     at, best_val = EpochProgress(0), -1.0
     if state is not None:
         at, best_val = _restore(state, model, optimizer)
-    epochs = cfg.schedule.epochs
     last_epoch = min(epochs, stop_epoch or epochs,
                      at.epoch + max_epochs if max_epochs is not None else epochs)
-    if at.epoch >= min(epochs, stop_epoch or epochs):
-        return _nothing_to_do(run_dir, at.epoch, epochs)
 
     try:
         run = _assemble(cfg, task, device, dist_info, run_dir, bundle, model, optimizer,
