@@ -22,13 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # benchmarks/studies/ -> the repository
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from mdblock import replace_block  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks" / "studies"))
+from rowstudy import MAX_SEED, RowStudy, seed_of, standard_extra  # noqa: E402,F401
 
 ROWS = ["fp", "bnn", "xnor", "bireal", "irnet", "reactnet", "imb", "imb+dte", "dirnet"]
 MARK_START, MARK_END = "<!-- ablation:start -->", "<!-- ablation:end -->"
@@ -38,67 +40,9 @@ def row_config(row: str) -> Path:
     return ROOT / "configs" / "cifar10" / f"resnet20_{row}_c30.yaml"
 
 
-def seed_of(extra: list[str]) -> int:
-    seeds = [e.partition("=")[2] for e in extra if e.startswith("seed=")]
-    try:
-        return int(seeds[-1]) if seeds else 0
-    except ValueError:
-        raise SystemExit(f"seed must be an integer, got {seeds[-1]!r}") from None
-
-
-def row_overrides(row: str, extra: list[str]) -> list[str]:
-    """The overrides a row's run gets: a seed other than 0 names the run ``<config>_s<seed>``
-    (unless ``name=`` is given), so extra seeds never resume or overwrite the seed-0 row."""
-    seed = seed_of(extra)
-    if seed and not any(e.startswith("name=") for e in extra):
-        return [*extra, f"name={row_config(row).stem}_s{seed}"]
-    return extra
-
-
-def row_command(row: str, extra: list[str]) -> list[str]:
-    cfg = row_config(row).relative_to(ROOT)
-    cmd = ["dirnet", "train", "--config", str(cfg), *row_overrides(row, extra)]
-    if row == "dirnet":  # RBD teacher: the fp row's final model, wherever out_dir puts it
-        teacher, _ = run_dir_of("fp", standard_extra(extra))
-        rel = teacher.relative_to(ROOT) if teacher.is_relative_to(ROOT) else teacher
-        cmd.append(f"distill.teacher={rel}")
-    return cmd
-
-
-def standard_extra(extra: list[str]) -> list[str]:
-    """The overrides that locate the standard rows (the fp teacher, the table's rows): all but
-    a run name, a seed or an RBD setting, which make a candidate row of their own."""
-    return [e for e in extra if not e.startswith(("name=", "seed=", "distill."))]
-
-
-def run_dir_of(row: str, extra: list[str]) -> Path:
-    sys.path.insert(0, str(ROOT / "src"))
-    from dirnet.config import load_config
-
-    cfg = load_config(row_config(row), row_overrides(row, extra))
-    return ROOT / cfg.out_dir / cfg.run_name, cfg
-
-
-MAX_SEED = 9  # extra seeds the table looks for
-
-
-def finished_seeds(row: str, extra: list[str]) -> dict[str, float]:
-    """Final test top-1 of every finished seed of a row (seed 0 being the row itself).
-
-    Seeds are counted by run directory: with ``name=`` every seed maps to one
-    directory, which is one run, not ten."""
-    from dirnet.train.metrics import read_metrics
-
-    out, seen = {}, set()
-    for seed in range(MAX_SEED + 1):
-        run_dir, cfg = run_dir_of(row, [*extra, f"seed={seed}"])
-        if run_dir in seen or not (run_dir / "metrics.jsonl").exists():
-            continue
-        seen.add(run_dir)
-        tops = [h["test_top1"] for h in read_metrics(run_dir) if "test_top1" in h]
-        if len(tops) >= cfg.schedule.epochs:
-            out[str(seed)] = tops[-1]
-    return out
+STUDY = RowStudy(row_config, metric="test_top1")
+row_overrides, run_dir_of, row_command = STUDY.row_overrides, STUDY.run_dir_of, STUDY.row_command
+finished, finished_seeds, run_rows = STUDY.finished, STUDY.finished_seeds, STUDY.run_rows
 
 
 def read_rows(rows: list[str], extra: list[str]) -> list[dict]:
@@ -196,57 +140,6 @@ def plot_seeds(ax, rows: list[dict]) -> None:
     ax.invert_yaxis()
     ax.set(xlabel="final test top-1 (%)", title="every seed (dots) and their mean (bar)")
     ax.grid(alpha=0.3, axis="x")
-
-
-def finished(row: str, extra: list[str]) -> bool:
-    run_dir, cfg = run_dir_of(row, extra)
-    summary = run_dir / "summary.json"
-    return summary.exists() and \
-        json.loads(summary.read_text()).get("epochs_done", 0) >= cfg.schedule.epochs
-
-
-def run_rows(rows: list[str], extra: list[str], jobs: int, on_finish) -> None:
-    """Train the unfinished rows, ``jobs`` at a time; ``dirnet`` waits for ``fp`` (its teacher).
-
-    A failed row does not stop the others; each launch's command line is
-    appended to RUN/commands.txt (the table quotes the first one).
-    """
-    import time
-
-    todo = [r for r in rows if not finished(r, extra)]
-    for r in rows:
-        if r not in todo:
-            print(f"[{r}] finished already", flush=True)
-    running: dict[str, subprocess.Popen] = {}
-    failed: list[str] = []
-    while todo or running:
-        for r, proc in list(running.items()):
-            if proc.poll() is not None:
-                del running[r]
-                if proc.returncode != 0:
-                    print(f"[{r}] failed with exit code {proc.returncode}", flush=True)
-                    failed.append(r)
-                try:
-                    on_finish()
-                except Exception as e:  # a table that cannot be drawn must not stop training
-                    print(f"[table] not rebuilt: {e}", flush=True)
-        ready = [r for r in todo if r != "dirnet" or finished("fp", standard_extra(extra))]
-        while ready and len(running) < max(1, jobs):
-            r = ready.pop(0)
-            todo.remove(r)
-            run_dir, _ = run_dir_of(r, extra)
-            resume = ["--resume"] if (run_dir / "checkpoints" / "last.pt").exists() else []
-            cmd = row_command(r, extra) + resume
-            print(f"[{r}] {shlex.join(cmd)}", flush=True)
-            run_dir.mkdir(parents=True, exist_ok=True)
-            with open(run_dir / "commands.txt", "a") as f:
-                f.write(shlex.join(cmd) + "\n")
-            running[r] = subprocess.Popen([sys.executable, "-m", *cmd], cwd=ROOT)
-        if todo and not ready and not running:
-            raise SystemExit("the dirnet row needs the fp row (its RBD teacher): include fp")
-        time.sleep(2)
-    if failed:
-        raise SystemExit(f"failed rows: {', '.join(failed)}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,6 @@ import io
 import json
 import math
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -38,12 +37,16 @@ ROOT = Path(__file__).resolve().parents[2]  # benchmarks/studies/ -> the reposit
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from mdblock import replace_block  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "benchmarks" / "studies"))
+from rowstudy import MAX_SEED, RowStudy, seed_of, standard_extra  # noqa: E402,F401
+from rowstudy import load_config as _load_config  # noqa: E402
+from rowstudy import rel as _rel  # noqa: E402
+
 ROWS = ["fp", "bnn", "irnet", "imb+dte", "dirnet"]
 MARK_START, MARK_END = "<!-- detection:start -->", "<!-- detection:end -->"
 HEADING = "Binary object detection (BCCD)"
 #: the paper's ordering, as (better, worse) pairs; the first three chain fp > dirnet > irnet > bnn
 CLAIMS = [("fp", "dirnet"), ("dirnet", "irnet"), ("irnet", "bnn"), ("dirnet", "imb+dte")]
-MAX_SEED = 9  # extra seeds the table looks for
 SHOW_SCORE = 0.3  # the grid draws predictions above this score (dirnet detect's default)
 
 
@@ -51,70 +54,9 @@ def row_config(row: str) -> Path:
     return ROOT / "configs" / "bccd" / f"ssd_resnet20_{row}.yaml"
 
 
-def seed_of(extra: list[str]) -> int:
-    seeds = [e.partition("=")[2] for e in extra if e.startswith("seed=")]
-    try:
-        return int(seeds[-1]) if seeds else 0
-    except ValueError:
-        raise SystemExit(f"seed must be an integer, got {seeds[-1]!r}") from None
-
-
-def row_overrides(row: str, extra: list[str]) -> list[str]:
-    """A seed other than 0 names the run ``<config's name>_s<seed>`` (unless ``name=`` is given),
-    so extra seeds never resume or overwrite the seed-0 row."""
-    seed = seed_of(extra)
-    if seed and not any(e.startswith("name=") for e in extra):
-        return [*extra, f"name={_load_config(row_config(row)).run_name}_s{seed}"]
-    return extra
-
-
-def standard_extra(extra: list[str]) -> list[str]:
-    """The overrides that locate the standard rows (the fp teacher): all but a run name, a
-    seed or an RBD setting."""
-    return [e for e in extra if not e.startswith(("name=", "seed=", "distill."))]
-
-
-def _load_config(path: Path, overrides: list[str] | None = None):
-    sys.path.insert(0, str(ROOT / "src"))
-    from dirnet.config import load_config
-
-    return load_config(path, overrides or [])
-
-
-def run_dir_of(row: str, extra: list[str]):
-    """``(run directory, resolved config)`` of a row with ``extra`` overrides."""
-    cfg = _load_config(row_config(row), row_overrides(row, extra))
-    return ROOT / cfg.out_dir / cfg.run_name, cfg
-
-
-def row_command(row: str, extra: list[str]) -> list[str]:
-    cfg = row_config(row).relative_to(ROOT)
-    cmd = ["dirnet", "train", "--config", str(cfg), *row_overrides(row, extra)]
-    if row == "dirnet":  # RBD teacher: the fp row's final model, wherever out_dir puts it
-        teacher, _ = run_dir_of("fp", standard_extra(extra))
-        rel = teacher.relative_to(ROOT) if teacher.is_relative_to(ROOT) else teacher
-        cmd.append(f"distill.teacher={rel}")
-    return cmd
-
-
-def _rel(p: Path) -> str:
-    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
-
-
-def finished_seeds(row: str, extra: list[str]) -> dict[str, float]:
-    """Final test mAP@0.5 of every finished seed of a row (seed 0 being the row itself)."""
-    from dirnet.metrics import read_metrics
-
-    out, seen = {}, set()
-    for seed in range(MAX_SEED + 1):
-        run_dir, cfg = run_dir_of(row, [*extra, f"seed={seed}"])
-        if run_dir in seen or not (run_dir / "metrics.jsonl").exists():
-            continue
-        seen.add(run_dir)
-        maps = [h["test_map50"] for h in read_metrics(run_dir) if "test_map50" in h]
-        if len(maps) >= cfg.schedule.epochs:
-            out[str(seed)] = maps[-1]
-    return out
+STUDY = RowStudy(row_config, metric="test_map50")
+row_overrides, run_dir_of, row_command = STUDY.row_overrides, STUDY.run_dir_of, STUDY.row_command
+finished, finished_seeds, run_rows = STUDY.finished, STUDY.finished_seeds, STUDY.run_rows
 
 
 def read_rows(rows: list[str], extra: list[str]) -> list[dict]:
@@ -390,57 +332,6 @@ def draw_pr(evals: dict[str, object], png: Path) -> None:
 
 # --- training ------------------------------------------------------------------------------
 
-def finished(row: str, extra: list[str]) -> bool:
-    run_dir, cfg = run_dir_of(row, extra)
-    summary = run_dir / "summary.json"
-    return summary.exists() and \
-        json.loads(summary.read_text()).get("epochs_done", 0) >= cfg.schedule.epochs
-
-
-def run_rows(rows: list[str], extra: list[str], jobs: int, on_finish) -> None:
-    """Train the unfinished rows, ``jobs`` at a time; ``dirnet`` waits for ``fp`` (its teacher).
-
-    A failed row does not stop the others; each launch's command line is
-    appended to RUN/commands.txt (the table quotes the first one).
-    """
-    import time
-
-    todo = [r for r in rows if not finished(r, extra)]
-    for r in rows:
-        if r not in todo:
-            print(f"[{r}] finished already", flush=True)
-    running: dict[str, subprocess.Popen] = {}
-    failed: list[str] = []
-    while todo or running:
-        for r, proc in list(running.items()):
-            if proc.poll() is not None:
-                del running[r]
-                if proc.returncode != 0:
-                    print(f"[{r}] failed with exit code {proc.returncode}", flush=True)
-                    failed.append(r)
-                try:
-                    on_finish(False)
-                except Exception as e:  # a table that cannot be drawn must not stop training
-                    print(f"[table] not rebuilt: {e}", flush=True)
-        ready = [r for r in todo if r != "dirnet" or finished("fp", standard_extra(extra))]
-        while ready and len(running) < max(1, jobs):
-            r = ready.pop(0)
-            todo.remove(r)
-            run_dir, _ = run_dir_of(r, extra)
-            resume = ["--resume"] if (run_dir / "checkpoints" / "last.pt").exists() else []
-            cmd = row_command(r, extra) + resume
-            print(f"[{r}] {shlex.join(cmd)}", flush=True)
-            run_dir.mkdir(parents=True, exist_ok=True)
-            with open(run_dir / "commands.txt", "a") as f:
-                f.write(shlex.join(cmd) + "\n")
-            running[r] = subprocess.Popen([sys.executable, "-m", *cmd], cwd=ROOT)
-        if todo and not ready and not running:
-            raise SystemExit("the dirnet row needs the fp row (its RBD teacher): include fp")
-        time.sleep(2)
-    if failed:
-        raise SystemExit(f"failed rows: {', '.join(failed)}")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("action", choices=["run", "table", "dirs"])
@@ -469,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
                   "--pr", a.pr, "--dataset", a.dataset,
                   *([] if pictures else ["--no-pictures"]), *standard_extra(extra)])
 
-        run_rows(rows, extra, a.jobs, table)
+        run_rows(rows, extra, a.jobs, lambda: table(False))
         table(True)
         return 0
     if a.action == "dirs":
