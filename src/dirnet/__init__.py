@@ -5,8 +5,9 @@
     bnn = dirnet.binarize(fp, method="dirnet")
     dirnet.set_progress(bnn, 0.5)
 
-``dirnet.models``, ``dirnet.data``, ``dirnet.train``, ``dirnet.analysis`` and
-``dirnet.deploy`` are imported lazily on first attribute access, so
+``dirnet.models``, ``dirnet.data``, ``dirnet.train``, ``dirnet.analysis``,
+``dirnet.deploy``, ``dirnet.detection``, ``dirnet.config`` and
+``dirnet.checkpoint`` are imported lazily on first attribute access, so
 ``import dirnet`` stays light and training code never loads deployment code.
 """
 from __future__ import annotations
@@ -20,7 +21,8 @@ from dirnet.convert import binarize
 from dirnet.nn import BinaryConv2d, BinaryLinear
 from dirnet.progress import set_progress
 
-_LAZY_SUBMODULES = ("models", "data", "train", "analysis", "deploy", "distill")
+_LAZY_SUBMODULES = ("models", "data", "train", "analysis", "deploy", "distill", "detection", "config",
+                    "checkpoint")
 _LAZY_ATTRS = {"summary": ("dirnet.analysis.summary", "summary")}
 
 __all__ = ["binarize", "set_progress", "methods", "BinaryConv2d", "BinaryLinear", "summary",
