@@ -37,16 +37,16 @@ def evaluate_target(target: str, *, split: str = "test", data: str | None = None
     if path.suffix == ".dbnn":
         import dirnet.deploy as deploy
 
-        recorded = _dbnn_data_name(path)
+        runtime = deploy.load(path)
+        header = getattr(runtime, "header", {}) or {}
+        train_data = header.get("data") or {}
+        recorded = train_data.get("name")
         if _is_detector_name(recorded):
             raise ValueError(f"{target!r} is a detector: deployment of detectors needs multi-output "
                              "export (not yet supported); evaluate its run or checkpoint instead")
         if recorded is not None and _is_detector_name(data):
             raise ValueError(f"{target!r} is a classifier (trained on {recorded}); --data {data} "
                              "needs a detector")
-        runtime = deploy.load(path)
-        header = getattr(runtime, "header", {}) or {}
-        train_data = header.get("data") or {}
         model = _RuntimeModule(runtime)
         seed, val_size = train_data.get("seed", 0), train_data.get("val_size", 0)
         trained_on, trained_root = train_data.get("name"), train_data.get("root")
@@ -126,72 +126,36 @@ def _is_detector_name(name: str | None) -> bool:
     return _norm(name) in DETECTION_DATA
 
 
-def _dbnn_data_name(path: Path) -> str | None:
-    """The data set a .dbnn file's header records (None when unreadable: loading says why)."""
-    import json
-
-    try:
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="np") as f:
-            return (json.loads((f.metadata() or {}).get("dirnet", "{}")).get("data") or {}).get("name")
-    except Exception:  # noqa: BLE001 - any failure is reported by deploy.load with its own message
-        return None
-
-
 @dataclass
 class DetectorEvaluation:
     """What :func:`evaluate_detector` returns.
 
     ``figures``: the trainer's test figures (``map50``, ``map``, ``map50_voc07``,
-    percent); ``evaluator``: a ``DetectionEvaluator`` holding every image's
-    detections (``postprocess`` defaults, relative boxes) and ground truth, in
-    the loader's order (``evaluator.records[i]`` is ``dataset`` image i), with the
-    class names; ``dataset``: the split's ``VOCDataset``.
+    percent); ``metrics``: ``DetectionEvaluator.compute()``'s full result;
+    ``evaluator``: every image's detections (``postprocess`` defaults, relative
+    boxes) and ground truth, in the loader's order (``evaluator.records[i]`` is
+    ``dataset`` image i), with the class names; ``dataset``: the split's ``VOCDataset``.
     """
 
     figures: dict[str, float]
+    metrics: dict[str, Any]
     evaluator: Any
     dataset: Any
 
     def per_class_ap50(self) -> dict[str, float | None]:
         """AP@0.5 per class name in percent (None: no box of that class in the split)."""
-        ap = self.evaluator.compute()["AP50"]
-        return {k: (None if v != v else 100 * v) for k, v in ap.items()}
-
-
-class _Recording(torch.nn.Module):
-    """The detector, keeping each batch's outputs: one forward pass gives the trainer's
-    figures (``DetectionTask.evaluate``) and the per-image detections."""
-
-    def __init__(self, model: torch.nn.Module):
-        super().__init__()
-        self.model = model
-        self.outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
-
-    @property
-    def anchors(self) -> torch.Tensor:
-        return self.model.anchors
-
-    @property
-    def num_classes(self) -> int:
-        return self.model.num_classes
-
-    def forward(self, x):
-        loc, conf = self.model(x)
-        self.outputs.append((loc.detach().float().cpu(), conf.detach().float().cpu()))
-        return loc, conf
+        return {k: (None if v != v else 100 * v) for k, v in self.metrics["AP50"].items()}
 
 
 def evaluate_detector(model: torch.nn.Module, cfg, class_names=None, *, split: str = "test",
                       data_root: str | None = None) -> DetectorEvaluation:
     """A detector on ``split`` of its run's VOC-format data (``cfg``: data.root, data.classes,
-    data.test_subset, model.input_size), through ``dirnet.train.task_detection``.
+    data.test_subset, model.input_size), through ``dirnet.train.task_detection``: one pass
+    gives the trainer's figures and the per-image detections.
 
     ``data_root`` replaces data.root (another VOC-format folder with the same
     classes); ``class_names`` (the checkpoint's) must match the data's.
     """
-    from dirnet import detection as det
     from dirnet.train.task_detection import DetectionTask, build_voc
 
     if data_root is not None:
@@ -210,18 +174,10 @@ def evaluate_detector(model: torch.nn.Module, cfg, class_names=None, *, split: s
     task = DetectionTask(cfg)
     cpu = torch.device("cpu")
     loader = task.build_loader(ds, cfg, bundle, train=False, device=cpu)
-    recording, targets = _Recording(model), []
-
-    def batches():
-        for x, t in loader:
-            targets.append(t)
-            yield x, t
-
-    figures = task.evaluate(recording, batches(), cpu, None)
-    evaluator = det.DetectionEvaluator(bundle.num_classes, bundle.class_names)
-    for (loc, conf), t in zip(recording.outputs, targets):
-        evaluator.update(det.postprocess(loc, conf, model.anchors), t)
-    return DetectorEvaluation(figures=figures, evaluator=evaluator, dataset=ds)
+    evaluator = task.collect(model, loader, cpu, None, bundle.class_names)
+    metrics = evaluator.compute()
+    return DetectorEvaluation(figures=task.figures(metrics), metrics=metrics,
+                              evaluator=evaluator, dataset=ds)
 
 
 def _evaluate_detector_target(target: str, ck: dict[str, Any], model: torch.nn.Module, cfg, *,

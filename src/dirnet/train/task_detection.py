@@ -105,18 +105,27 @@ class DetectionTask:
         return None
 
     @torch.no_grad()
-    def evaluate(self, model: nn.Module, loader, device: torch.device,
-                 amp: str | None) -> dict[str, float]:
+    def collect(self, model: nn.Module, loader, device: torch.device, amp: str | None,
+                class_names=None) -> det.DetectionEvaluator:
+        """Every image's detections (``postprocess`` defaults) beside its ground truth."""
         model.eval()
-        evaluator = det.DetectionEvaluator(model.num_classes)
+        evaluator = det.DetectionEvaluator(model.num_classes, class_names)
         for x, targets in loader:
             with autocast(device, amp):
                 loc, conf = model(x.to(device, non_blocking=True))
             dets = det.postprocess(loc.float(), conf.float(), model.anchors)
             evaluator.update([{k: v.cpu() for k, v in d.items()} for d in dets], targets)
-        m = evaluator.compute()
-        return {"map50": 100 * m["mAP50"], "map": 100 * m["mAP50_95"],
-                "map50_voc07": 100 * m["mAP50_voc07"]}
+        return evaluator
+
+    @staticmethod
+    def figures(metrics: dict[str, Any]) -> dict[str, float]:
+        """The logged figures (percent) of ``DetectionEvaluator.compute()``'s result."""
+        return {"map50": 100 * metrics["mAP50"], "map": 100 * metrics["mAP50_95"],
+                "map50_voc07": 100 * metrics["mAP50_voc07"]}
+
+    def evaluate(self, model: nn.Module, loader, device: torch.device,
+                 amp: str | None) -> dict[str, float]:
+        return self.figures(self.collect(model, loader, device, amp).compute())
 
     def rbd_options(self) -> dict[str, Any]:
         def class_logits(output: tuple[Tensor, Tensor]) -> Tensor:
