@@ -52,15 +52,23 @@ def build_loader(dataset, cfg: RunConfig, bundle, *, train: bool, augment=None,
     ``data.eval_batch_size`` and no augmentation. ``data.workers`` processes make
     the batches (:func:`default_workers` when unset), into pinned memory for a GPU.
     """
+    return D.BatchLoader(dataset, augment=augment if train else None, mean=bundle.mean,
+                         std=bundle.std, **loader_options(cfg, train=train, rank=rank,
+                                                          world=world, device=device))
+
+
+def loader_options(cfg: RunConfig, *, train: bool, rank: int = 0, world: int = 1,
+                   device: torch.device | None = None) -> dict:
+    """What every task's loader takes from the config: this rank's batch size (the global
+    ``data.batch_size`` split over DDP ranks; ``data.eval_batch_size`` unsplit), shuffling,
+    seed, shard, workers and pinned memory for a GPU."""
     bs = cfg.data.batch_size if train else cfg.data.eval_batch_size
     if train:
         if bs % world:
             raise ValueError(f"data.batch_size={bs} must be divisible by the {world} DDP processes")
         bs //= world
-    workers = cfg.data.workers if cfg.data.workers is not None else default_workers(device)
-    return D.BatchLoader(dataset, bs, train=train, augment=augment if train else None,
-                         seed=cfg.seed, mean=bundle.mean, std=bundle.std,
-                         rank=rank if train else 0, world_size=world if train else 1,
-                         workers=workers, prefetch=cfg.data.prefetch,
-                         worker_kind=cfg.data.worker_kind,
-                         pin_memory=device is not None and device.type == "cuda")
+    return {"batch_size": bs, "train": train, "seed": cfg.seed,
+            "rank": rank if train else 0, "world_size": world if train else 1,
+            "workers": cfg.data.workers if cfg.data.workers is not None else default_workers(device),
+            "prefetch": cfg.data.prefetch, "worker_kind": cfg.data.worker_kind,
+            "pin_memory": device is not None and device.type == "cuda"}

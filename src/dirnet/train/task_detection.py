@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from dirnet import detection as det
 from dirnet.config import RunConfig
 from dirnet.data import DataBundle
-from dirnet.train.builders import default_workers
+from dirnet.train.builders import loader_options
 from dirnet.train.device import autocast
 
 
@@ -77,19 +77,10 @@ class DetectionTask:
 
     def build_loader(self, dataset, cfg: RunConfig, bundle, *, train: bool, augment=None,
                      rank: int = 0, world: int = 1, device: torch.device | None = None):
-        bs = cfg.data.batch_size if train else cfg.data.eval_batch_size
-        if train:
-            if bs % world:
-                raise ValueError(f"data.batch_size={bs} must be divisible by the {world} DDP "
-                                 f"processes")
-            bs //= world
-        workers = cfg.data.workers if cfg.data.workers is not None else default_workers(device)
         return det.DetectionLoader(
-            dataset, bs, train=train, input_size=bundle.image_size, seed=cfg.seed,
-            augment=augment if train else None, mean=bundle.mean, std=bundle.std,
-            rank=rank if train else 0, world_size=world if train else 1, workers=workers,
-            prefetch=cfg.data.prefetch, worker_kind=cfg.data.worker_kind,
-            pin_memory=device is not None and device.type == "cuda")
+            dataset, input_size=bundle.image_size, augment=augment if train else None,
+            mean=bundle.mean, std=bundle.std,
+            **loader_options(cfg, train=train, rank=rank, world=world, device=device))
 
     def bind(self, model: nn.Module) -> None:
         self.anchors = model.anchors
