@@ -63,7 +63,8 @@ def train_epoch(cfg: RunConfig, parts: StepParts, loader, device: torch.device, 
                 stop: StopRequest | None = None, distributed: bool = False) -> dict[str, Any]:
     """Train epoch ``at.epoch`` from batch ``at.step`` on; returns the epoch's train figures.
 
-    Before each batch the loop asks ``stop`` whether a stop was requested;
+    Before each batch (every :data:`CHECK_EVERY_CUDA` under DDP on a GPU) the
+    loop asks ``stop`` whether a stop was requested;
     if so it records in ``at`` the batches done and the running totals and
     raises :class:`RunInterrupted` (the caller writes the checkpoint).
     Running sums stay on the device: a ``.item()`` per step would stall a
@@ -82,7 +83,10 @@ def train_epoch(cfg: RunConfig, parts: StepParts, loader, device: torch.device, 
     timed = _TimedBatches(loader.iter_from(first))
     batches = timed if progress is None else progress.wrap(timed, epoch, first, steps)
     for step, (x, y) in enumerate(batches, start=first):
-        if stop is not None and stop.agreed(distributed, device):
+        # Under DDP the ranks agree on a stop with a collective, a sync a GPU should not pay
+        # every step: they ask every check_every steps (any step boundary resumes exactly).
+        asks = stop is not None and (not distributed or step % check_every == 0)
+        if asks and stop.agreed(distributed, device):
             at.step, at.sums, at.seen = step, acc.tolist(), seen
             raise RunInterrupted(f"stopped at epoch {epoch + 1}, step {step}")
         set_progress(parts.model, (epoch + step / steps) / epochs, epochs=epochs)
