@@ -46,7 +46,7 @@ finished, finished_seeds, run_rows = STUDY.finished, STUDY.finished_seeds, STUDY
 
 
 def read_rows(rows: list[str], extra: list[str]) -> list[dict]:
-    from dirnet.train.metrics import read_metrics
+    from dirnet.metrics import read_metrics
 
     out = []
     for row in rows:

@@ -180,7 +180,7 @@ def run(grids: list[str], jobs: int = 1, seeds: int = 1, variants: set[str] | No
 
 def table() -> None:
     sys.path.insert(0, str(ROOT / "src"))
-    from dirnet.train.metrics import read_metrics
+    from dirnet.metrics import read_metrics
 
     out = {"protocol": __doc__.split("\n\n")[2].replace("\n", " "), "grids": {}}
     lines = [MARK_START, "", "Held-out choice of settings (train subset 10,000, held-out 5,000 "

@@ -313,7 +313,7 @@ def parse_override(text: str) -> dict[str, Any]:
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
                 base: dict[str, Any] | None = None) -> RunConfig:
     """Defaults <- YAML file (optional) <- ``base`` mapping (optional) <- ``key=value`` overrides."""
-    d = _defaults()
+    d = RunConfig().to_dict()  # the defaults, as plain values
     if path is not None:
         p = Path(path)
         if not p.is_file():
@@ -339,21 +339,6 @@ def _first_line(e: yaml.YAMLError) -> str:
     mark = getattr(e, "problem_mark", None)
     problem = getattr(e, "problem", None) or str(e).splitlines()[0]
     return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
-
-
-def _defaults() -> dict[str, Any]:
-    def section(cls: type) -> dict[str, Any]:
-        hints = typing.get_type_hints(cls)
-        out = {}
-        for f in fields(cls):
-            if dataclasses.is_dataclass(hints[f.name]):
-                out[f.name] = section(hints[f.name])
-            else:
-                out[f.name] = f.default_factory() if f.default_factory is not dataclasses.MISSING \
-                    else f.default
-        return out
-
-    return section(RunConfig)
 
 
 def validate(cfg: RunConfig) -> None:
@@ -431,10 +416,6 @@ def _at_least(low: int, **values: Any) -> None:
         if v is not None and v < low:
             what = "a positive integer" if low == 1 else "zero or more"
             raise ConfigError(f"{key} must be {what}, got {v!r}")
-
-
-def run_name(cfg: RunConfig) -> str:
-    return cfg.run_name
 
 
 def dump(cfg: RunConfig) -> str:

@@ -117,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     from dirnet.checkpoint import load_model
+    from dirnet.metrics import read_metrics
     from dirnet.train import train
-    from dirnet.train.metrics import read_metrics
 
     t0 = time.perf_counter()
     print(f"[1/2] full-precision ResNet-20, {a.epochs} epochs on the embedded Fashion-MNIST subset")

@@ -29,12 +29,13 @@ from torch import nn
 from dirnet import checkpoint as ckpt
 from dirnet.build import build_model
 from dirnet.config import RESUME_MAY_CHANGE, ConfigError, RunConfig, differences, dump
+from dirnet.flips import SignFlipTracker
+from dirnet.metrics import read_metrics
 from dirnet.train.builders import build_optimizer
 from dirnet.train.device import describe_device, setup_device
 from dirnet.train.distributed import DistInfo, barrier, shutdown
 from dirnet.train.epoch import EpochProgress, StepParts, train_epoch
-from dirnet.train.flips import SignFlipTracker
-from dirnet.train.metrics import MetricsLog, read_metrics
+from dirnet.train.metrics import MetricsLog
 from dirnet.train.progress_log import ProgressLog
 from dirnet.train.run_lock import run_lock
 from dirnet.train.signals import RunInterrupted, StopRequest, stop_on_signal

@@ -1,7 +1,7 @@
 """Per-epoch metrics: JSONL always, TensorBoard events when tensorboard is installed.
 
 The reader, :func:`read_metrics`, lives in :mod:`dirnet.metrics` (shared with
-analysis and the benchmarks) and is re-exported here.
+analysis and the benchmarks).
 """
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dirnet.metrics import read_metrics
-
-__all__ = ["MetricsLog", "read_metrics"]
+__all__ = ["MetricsLog"]
 
 
 class MetricsLog:
