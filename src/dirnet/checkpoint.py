@@ -9,9 +9,7 @@ the trainer.
 from __future__ import annotations
 
 import dataclasses
-import os
 import pickle
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from dirnet.atomic_file import atomic_write
 from dirnet.build import build_model
 from dirnet.config import RunConfig
 
@@ -56,27 +55,11 @@ class Checkpoint:
 
 
 def save_atomic(obj: dict[str, Any], path: str | Path) -> None:
-    """Write to a temporary file in the same folder, then rename over ``path``.
-
-    The file gets the permissions of a newly created one (0666 less the umask;
-    mkstemp alone would leave it 0600).
-    """
+    """Write ``obj`` so that ``path`` appears whole (:func:`dirnet.atomic_file.atomic_write`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        if hasattr(os, "fchmod"):
-            mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
-            os.umask(mask)
-            os.fchmod(fd, 0o666 & ~mask)
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        torch.save(obj, f)
 
 
 def resolve(path_or_run: str | Path, which: str = "last") -> Path:

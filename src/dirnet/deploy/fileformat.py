@@ -33,11 +33,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from dirnet.atomic_file import atomic_write
 
 FORMAT = "dirnet.dbnn"
 FORMAT_VERSION = 1
@@ -96,20 +97,6 @@ def check_output(path: str | os.PathLike) -> Path:
     return path
 
 
-def _umask() -> int:
-    """The process umask, read without changing it where the OS allows."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)  # no way to read it without setting it
-    os.umask(mask)
-    return mask
-
-
 def write(path: str | os.PathLike, header: dict[str, Any], tensors: dict[str, np.ndarray]) -> int:
     """Write ``tensors`` and the JSON ``header``; returns the file size in bytes.
 
@@ -125,21 +112,8 @@ def write(path: str | os.PathLike, header: dict[str, Any], tensors: dict[str, np
     header = {**header, CHECKSUM_KEY: tensors_sha256(arrays)}
     meta = {METADATA_KEY: json.dumps(header, separators=(",", ":"), allow_nan=False)}
     data = save(arrays, metadata=meta)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise type(exc)(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
-    try:
-        if hasattr(os, "fchmod"):  # mkstemp made it 0600
-            os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        f.write(data)
     return path.stat().st_size
 
 
