@@ -85,6 +85,32 @@ def np32(t: torch.Tensor) -> np.ndarray:
     return t.detach().to(torch.float32).cpu().numpy().astype(np.float32, copy=True)
 
 
+def binary_tensors(w, m, name: str, kind: str,
+                   layout: Callable[[torch.Tensor], torch.Tensor] = lambda s: s) -> dict[str, str]:
+    """A binary layer's file tensors: packed weight signs (``layout`` puts the input
+    channels last), per-output-channel scale, and bias and input threshold if it has them."""
+    from dirnet.deploy.reference import pack_signs
+
+    signs, scale = m.binary_weight()
+    signs = signs.detach().float()
+    if not bool(((signs == 1) | (signs == -1)).all()):
+        raise ExportError(f"{kind} {name!r}: binary_weight() returned values other than +-1")
+    out = signs.shape[0]
+    scale = scale.detach().float().reshape(-1)
+    if scale.numel() == 1:
+        scale = scale.expand(out)
+    if scale.numel() != out:
+        raise ExportError(f"{kind} {name!r}: scale has {scale.numel()} values for {out} channels")
+    t = {"weight": w.tensor(name, "weight", pack_signs(layout(signs).cpu().numpy())),
+         "scale": w.tensor(name, "scale", scale.cpu().numpy().astype(np.float32))}
+    if m.bias is not None:
+        t["bias"] = w.tensor(name, "bias", np32(m.bias))
+    thr = m.input_threshold()
+    if thr is not None:
+        t["in_threshold"] = w.tensor(name, "in_threshold", np32(thr).reshape(-1))
+    return t
+
+
 def pair(v: Any) -> tuple[int, int]:
     if isinstance(v, (tuple, list)):
         if len(v) != 2:

@@ -5,8 +5,16 @@ import numpy as np
 from torch import nn
 
 from dirnet.deploy.ops import register
-from dirnet.deploy.ops.base import MAX_CH, ExportError, OpSpec, bad, get_int, get_ints, np32
-from dirnet.deploy.reference import pack_signs
+from dirnet.deploy.ops.base import (
+    MAX_CH,
+    ExportError,
+    OpSpec,
+    bad,
+    binary_tensors,
+    get_int,
+    get_ints,
+    np32,
+)
 
 
 def conv_pads(m: nn.Conv2d) -> tuple[int, int, int, int]:
@@ -96,27 +104,10 @@ def _binary_conv_type():
 def _write_bconv(w, node, m: nn.Conv2d, name: str, x: str) -> str:
     if m.groups != 1:
         raise ExportError(f"BinaryConv2d {name!r} has groups={m.groups}: not supported")
-    signs, scale = m.binary_weight()
-    signs = signs.detach().float()
-    if not bool(((signs == 1) | (signs == -1)).all()):
-        raise ExportError(f"BinaryConv2d {name!r}: binary_weight() returned values other than +-1")
-    oc = m.out_channels
-    scale = scale.detach().float().reshape(-1)
-    if scale.numel() == 1:
-        scale = scale.expand(oc)
-    if scale.numel() != oc:
-        raise ExportError(f"BinaryConv2d {name!r}: scale has {scale.numel()} values for {oc} channels")
-    packed = pack_signs(signs.permute(0, 2, 3, 1).cpu().numpy())
-    t = {"weight": w.tensor(name, "weight", packed),
-         "scale": w.tensor(name, "scale", scale.cpu().numpy().astype(np.float32))}
-    if m.bias is not None:
-        t["bias"] = w.tensor(name, "bias", np32(m.bias))
-    thr = m.input_threshold()
-    if thr is not None:
-        t["in_threshold"] = w.tensor(name, "in_threshold", np32(thr).reshape(-1))
+    t = binary_tensors(w, m, name, "BinaryConv2d", lambda s: s.permute(0, 2, 3, 1))
     pads = conv_pads(m)
     return w.emit("bconv2d", name, [x], 4, {
-        "in_channels": m.in_channels, "out_channels": oc, "kernel": list(m.kernel_size),
+        "in_channels": m.in_channels, "out_channels": m.out_channels, "kernel": list(m.kernel_size),
         "stride": list(m.stride), "padding": list(pads), "dilation": list(m.dilation),
         "pad_value": float(getattr(m, "pad_value", 1.0))}, t)
 

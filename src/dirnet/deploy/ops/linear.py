@@ -5,8 +5,7 @@ import numpy as np
 from torch import nn
 
 from dirnet.deploy.ops import register
-from dirnet.deploy.ops.base import MAX_CH, ExportError, OpSpec, get_int, np32
-from dirnet.deploy.reference import pack_signs
+from dirnet.deploy.ops.base import MAX_CH, ExportError, OpSpec, binary_tensors, get_int, np32
 
 
 def _geometry(node):
@@ -56,20 +55,7 @@ def _binary_linear_type():
 def _write_blinear(w, node, m: nn.Linear, name: str, x: str) -> str:
     if w.rank[x] != 2:
         raise ExportError(f"BinaryLinear {name!r} is applied to a {w.rank[x]}-D tensor; only (N, features)")
-    signs, scale = m.binary_weight()
-    signs = signs.detach().float()
-    if not bool(((signs == 1) | (signs == -1)).all()):
-        raise ExportError(f"BinaryLinear {name!r}: binary_weight() returned values other than +-1")
-    scale = scale.detach().float().reshape(-1)
-    if scale.numel() == 1:
-        scale = scale.expand(m.out_features)
-    t = {"weight": w.tensor(name, "weight", pack_signs(signs.cpu().numpy())),
-         "scale": w.tensor(name, "scale", scale.cpu().numpy().astype(np.float32))}
-    if m.bias is not None:
-        t["bias"] = w.tensor(name, "bias", np32(m.bias))
-    thr = m.input_threshold()
-    if thr is not None:
-        t["in_threshold"] = w.tensor(name, "in_threshold", np32(thr).reshape(-1))
+    t = binary_tensors(w, m, name, "BinaryLinear")
     return w.emit("blinear", name, [x], 2, {"in_features": m.in_features,
                                             "out_features": m.out_features}, t)
 
