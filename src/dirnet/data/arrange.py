@@ -32,6 +32,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .imagefolder import IMAGE_EXTENSIONS
 
@@ -399,18 +400,10 @@ def execute(plan: ArrangePlan, *, progress: bool = False) -> None:
             bar.update(1)
 
 
-def arrange_val(
-    val_dir: str | os.PathLike[str],
-    labels: str | os.PathLike[str],
-    *,
-    synsets: str | os.PathLike[str] | None = None,
-    out_dir: str | os.PathLike[str] | None = None,
-    mode: str = "symlink",
-    allow_unlisted: bool = False,
-    progress: bool = False,
-) -> ArrangePlan:
-    """:func:`plan_arrange` then :func:`execute`; returns the plan (``plan.summary()``)."""
-    plan = plan_arrange(val_dir, labels, synsets=synsets, out_dir=out_dir, mode=mode,
-                        allow_unlisted=allow_unlisted)
+def arrange_val(val_dir: str | os.PathLike[str], labels: str | os.PathLike[str], *,
+                progress: bool = False, **options: Any) -> ArrangePlan:
+    """:func:`plan_arrange` (``options``: its keyword arguments) then :func:`execute`;
+    returns the plan (``plan.summary()``)."""
+    plan = plan_arrange(val_dir, labels, **options)
     execute(plan, progress=progress)
     return plan
