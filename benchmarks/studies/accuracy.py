@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -30,7 +29,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from mdblock import replace_block  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks" / "studies"))
-from rowstudy import MAX_SEED, RowStudy, seed_of, standard_extra  # noqa: E402,F401
+from rowstudy import MAX_SEED, RowStudy, rel, seed_of, standard_extra  # noqa: E402,F401
 
 ROWS = ["fp", "bnn", "xnor", "bireal", "irnet", "reactnet", "imb", "imb+dte", "dirnet"]
 MARK_START, MARK_END = "<!-- ablation:start -->", "<!-- ablation:end -->"
@@ -46,20 +45,13 @@ finished, finished_seeds, run_rows = STUDY.finished, STUDY.finished_seeds, STUDY
 
 
 def read_rows(rows: list[str], extra: list[str]) -> list[dict]:
-    from dirnet.metrics import read_metrics
-
     out = []
     for row in rows:
-        run_dir, cfg = run_dir_of(row, extra)
-        hist = read_metrics(run_dir)
+        facts = STUDY.run_facts(row, extra)
+        run_dir, cfg, hist = facts["run_dir"], facts["cfg"], facts["history"]
         if not hist:
             continue
         tops = [h["test_top1"] for h in hist if "test_top1" in h]
-        summary = json.loads((run_dir / "summary.json").read_text()) \
-            if (run_dir / "summary.json").exists() else {}
-        device = summary.get("device") or ("cpu" if cfg.device in ("auto", "cpu") else cfg.device)
-        launched = (run_dir / "commands.txt").read_text().splitlines() \
-            if (run_dir / "commands.txt").exists() else []
         out.append({
             "name": row,
             "top1": tops[-1] if tops else None,
@@ -67,9 +59,9 @@ def read_rows(rows: list[str], extra: list[str]) -> list[dict]:
             "epochs_done": len(hist),
             "finished": len(hist) >= cfg.schedule.epochs,
             "epoch_s": sum(h["epoch_s"] for h in hist) / len(hist),
-            "command": launched[0] if launched else shlex.join(row_command(row, extra)),
-            "device": device,
-            "run_dir": str(run_dir.relative_to(ROOT)) if run_dir.is_relative_to(ROOT) else str(run_dir),
+            "command": facts["command"],
+            "device": facts["device"],
+            "run_dir": rel(run_dir),
             "curve": tops,
         })
         seeds = finished_seeds(row, extra)

@@ -29,7 +29,6 @@ import argparse
 import io
 import json
 import math
-import shlex
 import sys
 from pathlib import Path
 
@@ -61,17 +60,11 @@ finished, finished_seeds, run_rows = STUDY.finished, STUDY.finished_seeds, STUDY
 
 def read_rows(rows: list[str], extra: list[str]) -> list[dict]:
     """One entry per requested row, missing and unfinished ones included (``status``)."""
-    from dirnet.metrics import read_metrics
-
     out = []
     for row in rows:
-        run_dir, cfg = run_dir_of(row, extra)
-        hist = [h for h in read_metrics(run_dir) if "test_map50" in h]
-        summary = json.loads((run_dir / "summary.json").read_text()) \
-            if (run_dir / "summary.json").exists() else {}
-        device = summary.get("device") or ("cpu" if cfg.device in ("auto", "cpu") else cfg.device)
-        launched = (run_dir / "commands.txt").read_text().splitlines() \
-            if (run_dir / "commands.txt").exists() else []
+        facts = STUDY.run_facts(row, extra)
+        run_dir, cfg = facts["run_dir"], facts["cfg"]
+        hist = [h for h in facts["history"] if "test_map50" in h]
         done = len(hist) >= cfg.schedule.epochs
         seeds = finished_seeds(row, extra)
         last = hist[-1] if hist else {}
@@ -82,8 +75,8 @@ def read_rows(rows: list[str], extra: list[str]) -> list[dict]:
             "map50_voc07": last.get("test_map50_voc07"),
             "seeds": seeds,
             "mean_map50": round(sum(seeds.values()) / len(seeds), 3) if seeds else None,
-            "command": launched[0] if launched else shlex.join(row_command(row, extra)),
-            "device": device,
+            "command": facts["command"],
+            "device": facts["device"],
             "finished": done,
             "status": "finished" if done else ("unfinished" if hist else "missing"),
             "epochs_done": len(hist),

@@ -72,6 +72,22 @@ class RowStudy:
             cmd.append(f"distill.teacher={rel(teacher)}")
         return cmd
 
+    def run_facts(self, row: str, extra: list[str]) -> dict:
+        """What a table reads of a row's run: ``run_dir``, ``cfg``, ``history`` (its
+        metrics.jsonl rows), ``device`` (where it trained) and ``command`` (as launched)."""
+        sys.path.insert(0, str(ROOT / "src"))
+        from dirnet.metrics import read_metrics
+
+        run_dir, cfg = self.run_dir_of(row, extra)
+        summary = json.loads((run_dir / "summary.json").read_text()) \
+            if (run_dir / "summary.json").exists() else {}
+        launched = (run_dir / "commands.txt").read_text().splitlines() \
+            if (run_dir / "commands.txt").exists() else []
+        return {"run_dir": run_dir, "cfg": cfg, "history": read_metrics(run_dir),
+                "device": summary.get("device") or (
+                    "cpu" if cfg.device in ("auto", "cpu") else cfg.device),
+                "command": launched[0] if launched else shlex.join(self.row_command(row, extra))}
+
     def finished(self, row: str, extra: list[str]) -> bool:
         run_dir, cfg = self.run_dir_of(row, extra)
         summary = run_dir / "summary.json"
