@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.dirnet-installed
 
 # torch first: the pinned version is the CPU wheel on this machine's disk;
 # resolving it through the package's dependencies would pull a CUDA build.
-$(STAMP): pyproject.toml CMakeLists.txt $(wildcard csrc/*.cpp csrc/*.h csrc/*.hpp csrc/CMakeLists.txt)
+$(STAMP): pyproject.toml CMakeLists.txt $(shell find csrc -name "*.cpp" -o -name "*.hpp" -o -name "*.h" -o -name CMakeLists.txt | grep -v third_party)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q torch==2.13.0

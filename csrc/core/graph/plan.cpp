@@ -1,4 +1,4 @@
-#include "plan.hpp"
+#include "graph/plan.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -10,7 +10,7 @@
 #include <stdexcept>
 
 #include "dispatch.hpp"
-#include "rowops.hpp"
+#include "kernels/rowops.hpp"
 
 namespace dirnet {
 

@@ -139,7 +139,7 @@ static inline uint32_t mask_lt_i32x32(const int32_t* a, const int32_t* b) {
   return uint32_t(lo) | (uint32_t(hi) << 16);
 }
 
-#include "kernels_impl.hpp"
+#include "kernels/kernels_impl.hpp"
 
 // ------------------------------------------------------------------------
 // Binary conv with the epilogue applied straight from the accumulators.

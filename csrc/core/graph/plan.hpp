@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common.hpp"
-#include "prep.hpp"
+#include "graph/prep.hpp"
 #include "threadpool.hpp"
 
 namespace dirnet {

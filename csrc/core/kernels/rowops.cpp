@@ -1,4 +1,4 @@
-#include "rowops.hpp"
+#include "kernels/rowops.hpp"
 
 #include <cmath>
 #include <limits>

@@ -144,7 +144,7 @@ static inline uint32_t mask_lt_i32x32(const int32_t* a, const int32_t* b) {
   return r;
 }
 
-#include "kernels_impl.hpp"
+#include "kernels/kernels_impl.hpp"
 
 }  // namespace isa_avx2
 

@@ -11,8 +11,8 @@
 
 #include "common.hpp"
 #include "dispatch.hpp"
-#include "plan.hpp"
-#include "prep.hpp"
+#include "graph/plan.hpp"
+#include "graph/prep.hpp"
 #include "threadpool.hpp"
 
 namespace py = pybind11;

@@ -1,0 +1,52 @@
+// A loaded model: the .dbnn file planned into a native graph. What the C API
+// (capi/), the Python module (python/) and dirnet-run (tools/) all share.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/plan.hpp"
+#include "loader/dbnn.hpp"
+
+namespace dirnet {
+
+struct ModelOptions {
+  int threads = 0;              // 0: all CPUs this process may use
+  std::string kernel_path;      // "": default (best, or $DIRNET_KERNEL)
+  size_t max_bytes = 0;         // 0: the plan's default limit
+};
+
+struct OutputInfo {
+  std::string name;             // value name in the graph (or the dict key / index it was returned as)
+  int rank = 4;                 // 2: (N, features), 4: NCHW
+};
+
+class Model {
+ public:
+  static std::unique_ptr<Model> load_file(const std::string& path, const ModelOptions& opt = {});
+  static std::unique_ptr<Model> load_memory(const void* data, size_t size, const ModelOptions& opt = {});
+  // Plans an already-read file (the Python module reads through here too).
+  static std::unique_ptr<Model> from_file(DbnnFile file, const ModelOptions& opt = {});
+
+  int input_channels() const { return in_channels_; }
+  const std::vector<int64_t>& size_hint() const { return size_hint_; }  // [C, H, W] or empty
+  const std::vector<OutputInfo>& outputs() const { return outputs_; }
+  const std::string& header_json() const { return file_.header_text; }
+  const nlohmann::json& header() const { return file_.header; }
+  const std::vector<std::string>& describe_ops() const { return describe_; }  // planner's op list
+  Plan& plan() { return *plan_; }
+
+ private:
+  Model() = default;
+  DbnnFile file_;
+  std::unique_ptr<Plan> plan_;
+  int in_channels_ = 0;
+  std::vector<int64_t> size_hint_;
+  std::vector<OutputInfo> outputs_;
+  std::vector<std::string> describe_;
+  friend struct ModelBuilder;   // core/planner/ fills the fields
+};
+
+}  // namespace dirnet
