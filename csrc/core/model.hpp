@@ -9,19 +9,9 @@
 
 #include "graph/plan.hpp"
 #include "loader/dbnn.hpp"
+#include "planner/planner.hpp"
 
 namespace dirnet {
-
-struct ModelOptions {
-  int threads = 0;              // 0: all CPUs this process may use
-  std::string kernel_path;      // "": default (best, or $DIRNET_KERNEL)
-  size_t max_bytes = 0;         // 0: the plan's default limit
-};
-
-struct OutputInfo {
-  std::string name;             // value name in the graph (or the dict key / index it was returned as)
-  int rank = 4;                 // 2: (N, features), 4: NCHW
-};
 
 class Model {
  public:
@@ -46,7 +36,6 @@ class Model {
   std::vector<int64_t> size_hint_;
   std::vector<OutputInfo> outputs_;
   std::vector<std::string> describe_;
-  friend struct ModelBuilder;   // core/planner/ fills the fields
 };
 
 }  // namespace dirnet
