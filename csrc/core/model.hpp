@@ -2,6 +2,7 @@
 // (capi/), the Python module (python/) and dirnet-run (tools/) all share.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,6 +28,15 @@ class Model {
   const nlohmann::json& header() const { return file_.header; }
   const std::vector<std::string>& describe_ops() const { return describe_; }  // planner's op list
   Plan& plan() { return *plan_; }
+
+  // Shapes (N, C, H, W) of every output for an NCHW input of this shape
+  // (rank-2 outputs: (N, F, 1, 1)); std::invalid_argument if the graph cannot take it.
+  std::vector<std::array<int64_t, 4>> output_shapes(int N, int C, int H, int W);
+  // x: NCHW float32 contiguous; outs[i]: room for output i (output_shapes()[i]).
+  void run(const float* x, int N, int C, int H, int W, const std::vector<float*>& outs);
+  int threads() const;
+  void set_threads(int threads);            // 0: all CPUs; rebuilds the worker pool
+  std::string kernel_path() const;          // "avx512", "avx2", "portable", "reference"
 
  private:
   Model() = default;
