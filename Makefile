@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.dirnet-installed
 
-.PHONY: venv demo test bench sanitize lint clean
+.PHONY: venv demo test test-native bench sanitize lint clean
 
 # torch first: the pinned version is the CPU wheel on this machine's disk;
 # resolving it through the package's dependencies would pull a CUDA build.
@@ -21,8 +21,15 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/dirnet demo
 
-test: $(STAMP)
+test: $(STAMP) test-native
 	$(PY) -m pytest tests
+
+# The standalone native core (csrc/: no Python, no pip) and its C++ tests.
+NATIVE_DIR := build/native
+test-native:
+	cmake -S csrc -B $(NATIVE_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(NATIVE_DIR) --parallel 2
+	ctest --test-dir $(NATIVE_DIR) --output-on-failure
 
 # Kernel tests under AddressSanitizer + UBSan: a separate build of the
 # extension (build/sanitize), loaded through DIRNET_KERNELS_LIB; the Python
