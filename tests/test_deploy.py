@@ -13,7 +13,7 @@ from torch import nn
 import dirnet
 from dirnet.deploy import exporter, fileformat, runtime
 from dirnet.deploy._native import kernels
-from dirnet.deploy.reference import pack_signs
+from dirnet.deploy.bitpack import pack_signs
 from dirnet.nn import BinaryConv2d, BinaryLinear
 
 

@@ -1,11 +1,16 @@
 """Slow numpy reference of the packed binary kernels (tests and documentation).
 
+For the tests only: production code packs with :mod:`dirnet.deploy.bitpack`
+(re-exported here so that the tests keep one namespace).
+
 Bit convention: bit 1 = -1, bit 0 = +1; channel c lives in bit c % 64 of word
 c // 64 (little-endian words); padding bits are 0. ``sign(0) = +1``.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from dirnet.deploy.bitpack import pack_signs, unpack_signs  # noqa: F401  (re-exported)
 
 
 def fma32(a, b, c) -> np.ndarray:
@@ -34,24 +39,6 @@ def signs(x: np.ndarray, thr: np.ndarray | None = None) -> np.ndarray:
     """+1 where x >= thr (thr defaults to 0), else -1, as float32."""
     t = 0.0 if thr is None else thr
     return np.where(x >= t, 1.0, -1.0).astype(np.float32)
-
-
-def pack_signs(s: np.ndarray) -> np.ndarray:
-    """Pack a +-1 array along its last axis into uint64 words (bit 1 = -1)."""
-    s = np.asarray(s)
-    c = s.shape[-1]
-    words = (c + 63) // 64
-    bits = np.zeros(s.shape[:-1] + (words * 64,), dtype=np.uint8)
-    bits[..., :c] = s < 0
-    by = np.packbits(bits, axis=-1, bitorder="little")
-    return np.ascontiguousarray(by).view(np.uint64).reshape(s.shape[:-1] + (words,))
-
-
-def unpack_signs(words: np.ndarray, c: int) -> np.ndarray:
-    """Inverse of :func:`pack_signs` (float32 +-1, last axis ``c``)."""
-    by = np.ascontiguousarray(words).view(np.uint8)
-    bits = np.unpackbits(by, axis=-1, bitorder="little")[..., :c]
-    return np.where(bits == 1, -1.0, 1.0).astype(np.float32)
 
 
 def bconv2d_ref(

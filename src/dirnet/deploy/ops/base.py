@@ -89,7 +89,7 @@ def binary_tensors(w, m, name: str, kind: str,
                    layout: Callable[[torch.Tensor], torch.Tensor] = lambda s: s) -> dict[str, str]:
     """A binary layer's file tensors: packed weight signs (``layout`` puts the input
     channels last), per-output-channel scale, and bias and input threshold if it has them."""
-    from dirnet.deploy.reference import pack_signs
+    from dirnet.deploy.bitpack import pack_signs
 
     signs, scale = m.binary_weight()
     signs = signs.detach().float()
