@@ -56,6 +56,12 @@ struct DbnnFile {
 DbnnFile read_dbnn_file(const std::string& path);               // IoError / FormatError
 DbnnFile read_dbnn_memory(const void* data, size_t size, const std::string& where = "<memory>");
 
+// The top-level schema check of a parsed header (fileformat.check_header),
+// plus the optional "outputs": [{"name": str, "value": str}, ...] of
+// multi-output graphs, accepted in place of or beside "output". FormatError
+// "<where>: <problem>". read_dbnn_* run it already.
+void check_header(const nlohmann::json& header, const std::string& where);
+
 // The checksum stored as header["tensors_sha256"] (fileformat.tensors_sha256).
 std::string tensors_sha256(const std::map<std::string, TensorRef>& tensors);
 
@@ -63,5 +69,8 @@ std::string tensors_sha256(const std::map<std::string, TensorRef>& tensors);
 // widened exactly); FormatError when the dtype does not convert.
 std::vector<float> to_f32(const TensorRef& t, const std::string& what);
 std::vector<uint64_t> to_u64(const TensorRef& t, const std::string& what);
+
+// IEEE half (binary16 bits) to float, exactly: subnormals, +-0, inf, nan.
+float half_to_float(uint16_t h);
 
 }  // namespace dirnet
