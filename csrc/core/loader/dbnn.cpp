@@ -104,7 +104,9 @@ bool parse_json(const char* p, size_t n, json& out, std::string& error) {
     out = json::parse(p, p + n);
     return true;
   } catch (const json::exception& e) {
+    // Its "last read" excerpt can be a whole (megabytes long) string token.
     error = e.what();
+    if (error.size() > 200) error = error.substr(0, 197) + "...";
     return false;
   }
 }
