@@ -327,6 +327,13 @@ TEST_CASE("crafted containers are refused with a message naming the file") {
   has(format_error(join(h, p.data, h.size() - 1)), "not valid JSON");
   has(format_error(join(h, p.data, 0)), "not valid JSON");
   has(format_error(join("[1,2]", {}, 5)), "not a JSON object");
+  // The parser quotes the bytes it choked on; the message stays one line of
+  // valid UTF-8 (Python gets it as str).
+  const std::string bad = format_error(join("{\"a\n\x92\x01\xc3\xa9", {}, 8));
+  has(bad, "not valid JSON");
+  CHECK(bad.find('\n') == std::string::npos);
+  CHECK(bad.find('\x92') == std::string::npos);
+  CHECK(bad.find('\x01') == std::string::npos);
   has(format_error(join(std::string(600, '[') + std::string(600, ']'), {}, 1200)), "nested deeper");
 
   // Offsets: overlapping, a hole, past the end, reversed; a huge or lying shape.

@@ -32,13 +32,62 @@ constexpr int kFormatVersion = 1;                      // fileformat.FORMAT_VERS
 constexpr int kMaxJsonDepth = 512;
 constexpr size_t kMaxRank = 64;  // numpy's limit: Python could not read more either
 
+// The code point of the UTF-8 sequence at s[i] and its length; false for
+// an invalid sequence (bad lead or continuation byte, overlong, surrogate,
+// beyond U+10FFFF, cut off).
+bool decode_utf8(const std::string& s, size_t i, uint32_t& cp, size_t& len) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  uint32_t min_cp = 0;  // below it the sequence is overlong
+  if (c < 0x80) {
+    cp = c, len = 1;
+    return true;
+  } else if (c >= 0xF0 && c < 0xF5) {
+    len = 4, cp = c & 0x07, min_cp = 0x10000;
+  } else if (c >= 0xE0 && c < 0xF0) {
+    len = 3, cp = c & 0x0F, min_cp = 0x800;
+  } else if (c >= 0xC2 && c < 0xE0) {
+    len = 2, cp = c & 0x1F, min_cp = 0x80;
+  } else {
+    return false;
+  }
+  if (i + len > s.size()) return false;
+  for (size_t k = 1; k < len; ++k) {
+    const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return false;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  return cp >= min_cp && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+}
+
+// A message safe to print on one line and to hand to Python as str: control
+// characters and bytes that are not valid UTF-8 (the JSON parser quotes what
+// it last read, raw) become \xNN.
+std::string one_line(const std::string& msg) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < msg.size();) {
+    const unsigned char c = static_cast<unsigned char>(msg[i]);
+    uint32_t cp = 0;
+    size_t len = 1;
+    if (c >= 0x20 && c != 0x7F && decode_utf8(msg, i, cp, len)) {
+      out.append(msg, i, len);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+    i += len;
+  }
+  return out;
+}
+
 [[noreturn]] void fail(const std::string& where, const std::string& msg) {
-  throw FormatError(where + ": " + msg);
+  throw FormatError(one_line(where + ": " + msg));
 }
 
 // The safetensors layer's failures, worded as fileformat.read words them.
 [[noreturn]] void fail_container(const std::string& where, const std::string& msg) {
-  throw FormatError(where + " is not a readable .dbnn file (truncated or corrupted?): " + msg);
+  throw FormatError(one_line(where + " is not a readable .dbnn file (truncated or corrupted?): " + msg));
 }
 
 // A value from the file, short and on one line, for a message.
@@ -227,7 +276,8 @@ std::string dirnet_metadata(const json& meta, const std::string& where) {
         fail_container(where, "__metadata__ entry " + shown(it.key()) + " is not a string");
   }
   const json& raw = meta.is_object() ? get(meta, "dirnet") : meta;
-  if (raw.is_null()) throw FormatError(where + " is a safetensors file without a dirnet header (not a .dbnn file)");
+  if (raw.is_null())
+    throw FormatError(one_line(where + " is a safetensors file without a dirnet header (not a .dbnn file)"));
   const std::string& text = raw.get_ref<const std::string&>();
   size_t chars = 0;
   for (unsigned char c : text) chars += (c & 0xC0) != 0x80;  // UTF-8 lead bytes
@@ -356,24 +406,9 @@ void append_py_json_string(std::string& out, const std::string& s) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     uint32_t cp = c;
     size_t len = 1;
-    uint32_t min_cp = 0;  // below it the sequence is overlong, hence invalid
-    if (c >= 0xF0 && c < 0xF5) {
-      len = 4, cp = c & 0x07, min_cp = 0x10000;
-    } else if (c >= 0xE0 && c < 0xF0) {
-      len = 3, cp = c & 0x0F, min_cp = 0x800;
-    } else if (c >= 0xC2 && c < 0xE0) {
-      len = 2, cp = c & 0x1F, min_cp = 0x80;
-    }
-    bool valid = i + len <= s.size();
-    for (size_t k = 1; valid && k < len; ++k) {
-      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      valid = (cc & 0xC0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    valid = valid && cp >= min_cp && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
     // Unreachable from a file (its names were validated as UTF-8 by the JSON
     // parser); a stray byte from elsewhere is hashed as its Latin-1 code point.
-    if (!valid) {
+    if (!decode_utf8(s, i, cp, len)) {
       len = 1;
       cp = c;
     }
