@@ -31,11 +31,19 @@ test-native:
 	cmake --build $(NATIVE_DIR) --parallel 2
 	ctest --test-dir $(NATIVE_DIR) --output-on-failure
 
-# Kernel tests under AddressSanitizer + UBSan: a separate build of the
-# extension (build/sanitize), loaded through DIRNET_KERNELS_LIB; the Python
-# host is not instrumented, so libasan/libubsan are preloaded.
+# Kernel tests under AddressSanitizer + UBSan: first the standalone native
+# core (build/sanitize-core) and its ctest (C++ tests, the loader fuzz run
+# included), then a separate build of the extension (build/sanitize), loaded
+# through DIRNET_KERNELS_LIB; the Python host is not instrumented, so
+# libasan/libubsan are preloaded.
 SAN_DIR := build/sanitize
+SAN_CORE_DIR := build/sanitize-core
 sanitize: $(STAMP)
+	cmake -S csrc -B $(SAN_CORE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIRNET_SANITIZE=ON
+	cmake --build $(SAN_CORE_DIR) -j2
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:check_initialization_order=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ctest --test-dir $(SAN_CORE_DIR) --output-on-failure
 	$(PY) -c "import pybind11" 2>/dev/null || $(PIP) install -q pybind11
 	cmake -S . -B $(SAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIRNET_SANITIZE=ON \
 	  -DPython_EXECUTABLE=$(abspath $(PY)) -Dpybind11_DIR=$$($(PY) -c "import pybind11; print(pybind11.get_cmake_dir())")
