@@ -40,6 +40,7 @@ class Model {
 
  private:
   Model() = default;
+  ModelOptions options_;  // what set_threads plans again with
   DbnnFile file_;
   std::unique_ptr<Plan> plan_;
   int in_channels_ = 0;

@@ -10,7 +10,8 @@
 #include <stdexcept>
 
 #include "dispatch.hpp"
-#include "kernels/rowops.hpp"
+#include "ops/eltwise/eltwise_kernels.hpp"
+#include "ops/pool/pool_kernels.hpp"
 
 namespace dirnet {
 
@@ -95,7 +96,11 @@ static int checked_threads(int threads) {
 }
 
 Plan::Plan(int threads, const std::string& path)
-    : K_(path.empty() ? default_path() : find_path(path)), pool_(checked_threads(threads)) {}
+    : path_(path.empty() ? default_path() : find_path(path)),
+      bconv_(&bconv2d_kernel(path_)),
+      conv_(&conv2d_kernel(path_)),
+      pack_(&bitpack_kernel(path_)),
+      pool_(checked_threads(threads)) {}
 
 int Plan::add_tensor(int kind, int channels) {
   if (kind != 0 && kind != 1) throw std::invalid_argument("tensor kind must be 0 (f32) or 1 (bits)");
@@ -132,7 +137,20 @@ void Plan::set_input(int t, int channels) {
 void Plan::set_output(int t) {
   check_tensor(t, "output", "");
   if (tensors_[t].kind != TKind::F32) throw std::invalid_argument("graph output must be a float tensor");
-  output_ = t;
+  outputs_.assign(1, t);
+  rN_ = -1;
+}
+
+void Plan::add_output(int t) {
+  check_tensor(t, "output", "");
+  if (tensors_[t].kind != TKind::F32) throw std::invalid_argument("graph output must be a float tensor");
+  if (outputs_.size() >= 100000) throw std::invalid_argument("too many outputs");
+  outputs_.push_back(t);
+  rN_ = -1;
+}
+
+bool Plan::is_output(int t) const {
+  return std::find(outputs_.begin(), outputs_.end(), t) != outputs_.end();
 }
 
 static void need_defined(const std::vector<Tensor>& ts, int t, int input, const std::string& name,
@@ -366,7 +384,7 @@ void Plan::add_flatten(const std::string& name, int in, int out) {
 void Plan::resolve(int N, int C, int H, int W) {
   if (rN_ == N && rC_ == C && rH_ == H && rW_ == W) return;
   rN_ = -1;
-  if (input_ < 0 || output_ < 0) throw std::invalid_argument("plan has no input or output");
+  if (input_ < 0 || outputs_.empty()) throw std::invalid_argument("plan has no input or output");
   if (N < 1 || H < 1 || W < 1 || N > kMaxDim || H > kMaxDim || W > kMaxDim)
     throw std::invalid_argument("input must have a positive batch and spatial size");
   if (C != in_channels_)
@@ -465,8 +483,7 @@ void Plan::resolve(int N, int C, int H, int W) {
       }
     }
   }
-  Tensor& out = get(output_, "output");
-  out.last = INT_MAX;
+  for (int t : outputs_) get(t, "output").last = INT_MAX;
   // Memory: bordered tensors and the graph input/output get their own zeroed
   // buffers (borders are never written); the rest share buffers by lifetime.
   struct Slot { size_t bytes; int busy_until; bool dedicated; };
@@ -479,7 +496,7 @@ void Plan::resolve(int N, int C, int H, int W) {
   for (int t : order) {
     Tensor& T = tensors_[t];
     const int last = T.last < 0 ? T.first : T.last;
-    const bool dedicated = T.border > 0 || t == input_ || t == output_;
+    const bool dedicated = T.border > 0 || t == input_ || is_output(t);
     int best = -1;
     if (!dedicated) {
       for (int s = 0; s < int(slots.size()); ++s) {
@@ -555,7 +572,8 @@ void Plan::resolve(int N, int C, int H, int W) {
       p = ConvParams();
       p.in = a.fview();
       p.OH = o.H; p.OW = o.W; p.OC = op.OC; p.OCB = int(ceil_div(op.OC, kFBlk));
-      p.sh = op.sh; p.sw = op.sw; p.pt = op.pt; p.pl = op.pl;
+      p.KH = op.KH; p.KW = op.KW; p.sh = op.sh; p.sw = op.sw; p.pt = op.pt; p.pl = op.pl;
+      p.dh = op.dh; p.dw = op.dw;
       p.ntaps = int(op.tap_off.size());
       p.rlen = rlen;
       p.tap_off = op.tap_off.data();
@@ -570,11 +588,25 @@ void Plan::resolve(int N, int C, int H, int W) {
   rN_ = N; rC_ = C; rH_ = H; rW_ = W;
 }
 
-std::vector<int64_t> Plan::output_shape(int N, int C, int H, int W) {
+std::vector<int64_t> Plan::output_shape(int N, int C, int H, int W) { return output_shape(0, N, C, H, W); }
+
+std::vector<int64_t> Plan::output_shape(int i, int N, int C, int H, int W) {
   std::lock_guard<std::mutex> lk(mu_);
   resolve(N, C, H, W);
-  const Tensor& o = tensors_[output_];
+  if (i < 0 || i >= int(outputs_.size())) throw std::invalid_argument("no output " + std::to_string(i));
+  const Tensor& o = tensors_[outputs_[i]];
   return {o.N, o.Cr, o.H, o.W};
+}
+
+std::vector<std::vector<int64_t>> Plan::output_shapes(int N, int C, int H, int W) {
+  std::lock_guard<std::mutex> lk(mu_);
+  resolve(N, C, H, W);
+  std::vector<std::vector<int64_t>> shapes;
+  for (int t : outputs_) {
+    const Tensor& o = tensors_[t];
+    shapes.push_back({o.N, o.Cr, o.H, o.W});
+  }
+  return shapes;
 }
 
 // ---------------------------------------------------------------- execution
@@ -595,8 +627,8 @@ void Plan::run_input(const float* x) {
   });
 }
 
-void Plan::copy_output(float* out) const {
-  const Tensor& t = tensors_[output_];
+void Plan::copy_output(int id, float* out) const {
+  const Tensor& t = tensors_[id];
   const float* src = static_cast<const float*>(t.data);
   const int64_t H = t.H, W = t.W, C = t.Cr;
   for (int64_t n = 0; n < t.N; ++n)
@@ -610,21 +642,21 @@ void Plan::copy_output(float* out) const {
 void Plan::run_op(Op& op) {
   switch (op.type) {
     case OpType::BCONV: {
-      const Kernels* K = K_;
+      const auto run = bconv_->run;
       const BConvParams* p = &op.bp;
-      parallel(pool_, bconv_items(op.bp), 1, [K, p](int64_t b, int64_t e) { K->bconv(*p, b, e); });
+      parallel(pool_, bconv_->items(op.bp), 1, [run, p](int64_t b, int64_t e) { run(*p, b, e); });
       return;
     }
     case OpType::CONV: {
-      const Kernels* K = K_;
+      const auto run = conv_->run;
       const ConvParams* p = &op.cp;
-      parallel(pool_, conv_items(op.cp), 1, [K, p](int64_t b, int64_t e) { K->conv(*p, b, e); });
+      parallel(pool_, conv_->items(op.cp), 1, [run, p](int64_t b, int64_t e) { run(*p, b, e); });
       return;
     }
     case OpType::PACK: {
-      const Kernels* K = K_;
+      const auto run = pack_->run;
       const PackParams* p = &op.pp;
-      parallel(pool_, pack_items(op.pp), 64, [K, p](int64_t b, int64_t e) { K->pack(*p, b, e); });
+      parallel(pool_, pack_->items(op.pp), 64, [run, p](int64_t b, int64_t e) { run(*p, b, e); });
       return;
     }
     default: break;
@@ -738,12 +770,19 @@ void Plan::run_op(Op& op) {
   }
 }
 
-void Plan::run(const float* x, int N, int C, int H, int W, float* out) {
+void Plan::run(const float* x, int N, int C, int H, int W, const std::vector<float*>& outs) {
   std::lock_guard<std::mutex> lk(mu_);
+  if (outs.size() != outputs_.size())
+    throw std::invalid_argument("run: the plan has " + std::to_string(outputs_.size()) + " outputs, got " +
+                                std::to_string(outs.size()) + " buffers");
   resolve(N, C, H, W);
   run_input(x);
   for (Op& op : ops_) run_op(op);
-  copy_output(out);
+  for (size_t i = 0; i < outs.size(); ++i) copy_output(outputs_[i], outs[i]);
+}
+
+void Plan::run(const float* x, int N, int C, int H, int W, float* out) {
+  run(x, N, C, H, W, std::vector<float*>{out});
 }
 
 std::vector<double> Plan::profile(const float* x, int N, int C, int H, int W, int reps) {
@@ -781,7 +820,7 @@ std::string Plan::describe() const {
   static const char* names[] = {"conv", "bconv", "pack", "eltwise", "maxpool", "avgpool",
                                 "adaptive_avg", "shortcut_a", "flatten"};
   std::ostringstream s;
-  s << "Plan(path=" << K_->name << ", threads=" << pool_.size() << ")\n";
+  s << "Plan(path=" << path_ << ", threads=" << pool_.size() << ")\n";
   for (const Op& op : ops_) {
     s << "  " << names[int(op.type)] << " " << op.name << ": in=" << op.in;
     if (op.in2 >= 0) s << " in2=" << op.in2;

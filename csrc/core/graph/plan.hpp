@@ -12,6 +12,9 @@
 
 #include "common.hpp"
 #include "graph/prep.hpp"
+#include "ops/bconv2d/bconv2d_kernels.hpp"
+#include "ops/bitpack/bitpack_kernels.hpp"
+#include "ops/conv2d/conv2d_kernels.hpp"
 #include "threadpool.hpp"
 
 namespace dirnet {
@@ -71,7 +74,12 @@ class Plan {
 
   int add_tensor(int kind, int channels);
   void set_input(int t, int channels);
+  // Graph outputs, in order (a model may return several values). set_output
+  // makes `t` the only output; add_output appends one (the same tensor may
+  // be listed twice).
   void set_output(int t);
+  void add_output(int t);
+  int num_outputs() const { return int(outputs_.size()); }
 
   void add_conv(const std::string& name, int in, int out_f, int out_b, int res, const float* w, int OC,
                 int C, int KH, int KW, const int* stride, const int* pads, const int* dil, EpiSpec ep);
@@ -88,16 +96,20 @@ class Plan {
   void add_shortcut_a(const std::string& name, int in, int out, int stride, int before, int after);
   void add_flatten(const std::string& name, int in, int out);
 
-  // Output shape (N, C, H, W) for an NCHW input of this shape; throws
-  // std::invalid_argument naming the op when the graph cannot take it.
+  // Shape (N, C, H, W) of output i (output_shape(N, C, H, W): output 0) for
+  // an NCHW input of this shape; throws std::invalid_argument naming the op
+  // when the graph cannot take it.
   std::vector<int64_t> output_shape(int N, int C, int H, int W);
-  // x: NCHW float32 contiguous; out: NCHW float32 of output_shape().
-  void run(const float* x, int N, int C, int H, int W, float* out);
+  std::vector<int64_t> output_shape(int i, int N, int C, int H, int W);
+  std::vector<std::vector<int64_t>> output_shapes(int N, int C, int H, int W);
+  // x: NCHW float32 contiguous; outs[i]: NCHW float32 of output_shape(i).
+  void run(const float* x, int N, int C, int H, int W, const std::vector<float*>& outs);
+  void run(const float* x, int N, int C, int H, int W, float* out);  // single-output plans
   // Per-op wall time (seconds, median of `reps` runs).
   std::vector<double> profile(const float* x, int N, int C, int H, int W, int reps);
 
   std::vector<std::string> op_names() const;
-  std::string path() const { return K_->name; }
+  std::string path() const { return path_; }
   int threads() const { return pool_.size(); }
   std::string describe() const;
   // Upper bound on the activation buffers one input shape may need (a hostile
@@ -112,15 +124,20 @@ class Plan {
   void resolve(int N, int C, int H, int W);
   void run_op(Op& op);
   void run_input(const float* x);
-  void copy_output(float* out) const;
+  void copy_output(int t, float* out) const;
+  bool is_output(int t) const;
 
-  const Kernels* K_;
+  const char* path_;            // kernel path (dispatch.hpp)
+  const BConv2dKernel* bconv_;  // that path's kernel of each op family
+  const Conv2dKernel* conv_;
+  const BitpackKernel* pack_;
   ThreadPool pool_;
   std::mutex mu_;
   std::vector<Tensor> tensors_;
   std::vector<Op> ops_;
   std::vector<AVec<unsigned char>> slots_;
-  int input_ = -1, output_ = -1, in_channels_ = 0;
+  int input_ = -1, in_channels_ = 0;
+  std::vector<int> outputs_;  // tensor ids, in the model's output order
   int rN_ = -1, rC_ = -1, rH_ = -1, rW_ = -1;  // resolved input shape
   const float* x_ = nullptr;
   size_t max_bytes_ = size_t(8) << 30;
