@@ -1,6 +1,7 @@
 """Bit-exact tests of the native binary kernels against a slow numpy reference.
 
-Every kernel path this CPU supports is checked (avx512, avx2, portable).
+Every kernel path this CPU supports is checked (avx512, avx2, portable, and
+the plain `reference` kernels, which the C++ tests compare the others against).
 No torch here: `make sanitize` runs this file under AddressSanitizer.
 """
 from __future__ import annotations
@@ -23,9 +24,10 @@ SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[Healt
 
 
 def test_paths_reported():
-    assert PATHS[-1] == "portable"
+    assert PATHS[-2:] == ["portable", "reference"]
     assert K.path() in PATHS
-    assert set(PATHS) <= {"avx512", "avx2", "portable"}
+    assert K.path() != "reference" or os.environ.get("DIRNET_KERNEL") == "reference"
+    assert set(PATHS) <= {"avx512", "avx2", "portable", "reference"}
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -120,16 +122,17 @@ def _run(env_value: str) -> subprocess.CompletedProcess:
                           check=False)
 
 
-def test_env_var_forces_path():
-    r = _run("portable")
+@pytest.mark.parametrize("name", ["portable", "reference"])
+def test_env_var_forces_path(name):
+    r = _run(name)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "portable"
+    assert r.stdout.strip() == name
 
 
 def test_env_var_bad_value_is_clear_error():
     r = _run("sse9")
     assert r.returncode != 0
-    assert "DIRNET_KERNEL must be one of" in r.stderr
+    assert "DIRNET_KERNEL must be one of avx512, avx2, portable, reference" in r.stderr
     assert "Traceback" in r.stderr and "ImportError" in r.stderr
 
 

@@ -1,4 +1,6 @@
-// Plain-data descriptors shared by every kernel path (no torch, no std templates).
+// Plain-data descriptors shared by every op and kernel path (no torch, no std
+// templates). Each op's own parameters live beside its kernels, in
+// ops/<family>/<family>_kernels.hpp.
 //
 // Conventions (see docs/deploy.md):
 //  * activations are NHWC; a view's `data` points at pixel (0, 0, 0) of the
@@ -67,61 +69,6 @@ struct Epilogue {
   IView out_i;
 };
 
-struct BConvParams {
-  BView in;                  // bordered input (border >= padding)
-  int32_t OH = 0, OW = 0, OC = 0, OCB = 0;
-  int32_t KH = 1, KW = 1, sh = 1, sw = 1, pt = 0, pl = 0, dh = 1, dw = 1;
-  // The window is read as `ntaps` runs of `rlen` consecutive words: one run
-  // per kernel row when the taps of a row are contiguous (dilation 1), else
-  // one run per tap (rlen = Cw). Weights follow the same order.
-  int32_t ntaps = 1, rlen = 1;
-  const int64_t* tap_off = nullptr;  // word offset of each run from the window origin
-  const uint64_t* w = nullptr;       // [OCB][ntaps * rlen][32]
-  int32_t Kbits = 0;                 // C * KH * KW
-  const int32_t* tapsum = nullptr;   // [ntaps][OCB*32] sum of weight signs per tap (zero padding)
-  Epilogue ep;
-};
-
-struct ConvParams {  // fp32 convolution (stem, downsample, classifier)
-  FView in;                 // bordered, zero-filled border
-  int32_t OH = 0, OW = 0, OC = 0, OCB = 0;
-  int32_t sh = 1, sw = 1, pt = 0, pl = 0;
-  int32_t ntaps = 1, rlen = 1;      // runs of rlen consecutive floats (see BConvParams)
-  const int64_t* tap_off = nullptr;  // float offset of each run from the window origin
-  const float* w = nullptr;          // [OCB][ntaps * rlen][64]
-  Epilogue ep;                       // kind EP_FLOAT
-};
-
-struct PackParams {
-  FView in;
-  BView out;
-  const float* thr = nullptr;  // [C] or nullptr (threshold 0)
-};
-
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-// Work items of a conv: pixel tiles x output-channel blocks (block-major, so a
-// thread's consecutive items reuse one block of weights from L1).
-inline int64_t bconv_items(const BConvParams& p) {
-  return ceil_div(int64_t(p.in.N) * p.OH * p.OW, kBTile) * p.OCB;
-}
-inline int64_t conv_items(const ConvParams& p) {
-  return ceil_div(int64_t(p.in.N) * p.OH * p.OW, kTile) * p.OCB;
-}
-inline int64_t pack_items(const PackParams& p) { return int64_t(p.in.N) * p.in.H * p.in.W; }
-
-struct Kernels {
-  const char* name;
-  void (*bconv)(const BConvParams&, int64_t begin, int64_t end);
-  void (*conv)(const ConvParams&, int64_t begin, int64_t end);
-  void (*pack)(const PackParams&, int64_t begin, int64_t end);
-};
-
-// Defined in isa_*.cpp (only those compiled for this architecture exist).
-extern const Kernels kPortable;
-#if defined(DIRNET_X86)
-extern const Kernels kAvx2;
-extern const Kernels kAvx512;
-#endif
 
 }  // namespace dirnet

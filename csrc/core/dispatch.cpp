@@ -38,17 +38,26 @@ bool has_portable() {
 #endif
 }
 
-const Kernels* initial_path() {
-  const char* env = std::getenv("DIRNET_KERNEL");
-  if (env && *env) return find_path(env);  // a bad value surfaces at import as ImportError
-  const auto paths = supported_paths();
-  if (paths.empty())
-    throw std::runtime_error("dirnet: this CPU lacks POPCNT, which every kernel path needs");
-  return find_path(paths.front());
+// Every path name, best first (supported or not on this CPU/build).
+const char* const kAllPaths[] = {"avx512", "avx2", "portable", "reference"};
+
+bool path_supported(const std::string& name) {
+#if defined(DIRNET_X86)
+  if (name == "avx512") return has_avx512();
+  if (name == "avx2") return has_avx2();
+#endif
+  if (name == "portable") return has_portable();
+  return name == "reference";  // plain C++: every CPU
 }
 
-std::atomic<const Kernels*>& current() {
-  static std::atomic<const Kernels*> k{initial_path()};
+const char* initial_path() {
+  const char* env = std::getenv("DIRNET_KERNEL");
+  if (env && *env) return find_path(env);  // a bad value surfaces at import as ImportError
+  return find_path(supported_paths().front());
+}
+
+std::atomic<const char*>& current() {
+  static std::atomic<const char*> k{initial_path()};
   return k;
 }
 
@@ -56,35 +65,27 @@ std::atomic<const Kernels*>& current() {
 
 std::vector<std::string> supported_paths() {
   std::vector<std::string> out;
-#if defined(DIRNET_X86)
-  if (has_avx512()) out.push_back("avx512");
-  if (has_avx2()) out.push_back("avx2");
-#endif
-  if (has_portable()) out.push_back("portable");
+  for (const char* name : kAllPaths)
+    if (path_supported(name)) out.push_back(name);
   return out;
 }
 
-const Kernels* find_path(const std::string& name) {
-  const auto ok = supported_paths();
-  bool supported = false;
-  for (const auto& s : ok) supported = supported || s == name;
-  std::string avail;
-  for (const auto& s : ok) avail += (avail.empty() ? "" : ", ") + s;
-  if (name != "avx512" && name != "avx2" && name != "portable")
-    throw std::invalid_argument("dirnet: unknown kernel path '" + name +
-                                "' (DIRNET_KERNEL must be one of avx512, avx2, portable; this CPU supports " +
-                                avail + ")");
-  if (!supported)
-    throw std::invalid_argument("dirnet: kernel path '" + name + "' is not supported by this CPU/build (supported: " +
-                                avail + ")");
-#if defined(DIRNET_X86)
-  if (name == "avx512") return &kAvx512;
-  if (name == "avx2") return &kAvx2;
-#endif
-  return &kPortable;
+const char* find_path(const std::string& name) {
+  std::string avail, all;
+  for (const auto& s : supported_paths()) avail += (avail.empty() ? "" : ", ") + s;
+  for (const char* s : kAllPaths) all += (all.empty() ? "" : ", ") + std::string(s);
+  for (const char* known : kAllPaths) {
+    if (name != known) continue;
+    if (!path_supported(name))
+      throw std::invalid_argument("dirnet: kernel path '" + name +
+                                  "' is not supported by this CPU/build (supported: " + avail + ")");
+    return known;
+  }
+  throw std::invalid_argument("dirnet: unknown kernel path '" + name + "' (DIRNET_KERNEL must be one of " + all +
+                              "; this CPU supports " + avail + ")");
 }
 
-const Kernels* default_path() { return current().load(); }
+const char* default_path() { return current().load(); }
 
 void set_default_path(const std::string& name) { current().store(find_path(name)); }
 

@@ -13,6 +13,9 @@
 #include "dispatch.hpp"
 #include "graph/plan.hpp"
 #include "graph/prep.hpp"
+#include "model.hpp"
+#include "ops/bconv2d/bconv2d_kernels.hpp"
+#include "ops/bitpack/bitpack_kernels.hpp"
 #include "threadpool.hpp"
 
 namespace py = pybind11;
@@ -57,7 +60,8 @@ EpiSpec make_epi(int act, float lo, float hi, const py::object& A, const py::obj
   return e;
 }
 
-const Kernels* pick(const std::string& path) { return path.empty() ? default_path() : find_path(path); }
+// The kernel path of a test call: `path`, or the default one when empty.
+std::string pick(const std::string& path) { return path.empty() ? default_path() : find_path(path); }
 
 // Packs an NHWC float array into words along channels, with a zero (+1) border.
 py::array_t<uint64_t> pack(FArr x, py::object thr, int border, const std::string& path) {
@@ -78,10 +82,10 @@ py::array_t<uint64_t> pack(FArr x, py::object thr, int border, const std::string
   p.out.N = N; p.out.H = H; p.out.W = W; p.out.C = C; p.out.Cw = Cw;
   p.out.ps = Cw; p.out.rs = int64_t(W + 2 * border) * Cw; p.out.ns = int64_t(H + 2 * border) * p.out.rs;
   p.thr = t.empty() ? nullptr : t.data();
-  const Kernels* K = pick(path);
+  const BitpackKernel& kernel = bitpack_kernel(pick(path));
   {
     py::gil_scoped_release nogil;
-    K->pack(p, 0, pack_items(p));
+    kernel(p);
   }
   return out;
 }
@@ -146,14 +150,14 @@ py::array_t<int32_t> bconv2d(UArr x, UArr w, int C, std::vector<int> stride, std
   p.ep.OC = OC;
   p.ep.out_i.data = out.mutable_data();
   p.ep.out_i.ps = OC; p.ep.out_i.rs = int64_t(OW) * OC; p.ep.out_i.ns = int64_t(OH) * OW * OC;
-  const Kernels* K = pick(path);
+  const BConv2dKernel& kernel = bconv2d_kernel(pick(path));
   {
     py::gil_scoped_release nogil;
     ThreadPool pool(threads > 0 && threads <= 64 ? threads : 1);
-    struct Ctx { const Kernels* K; const BConvParams* p; } ctx{K, &p};
-    pool.run(bconv_items(p), [](const void* c, int64_t b0, int64_t e0) {
+    struct Ctx { const BConv2dKernel* k; const BConvParams* p; } ctx{&kernel, &p};
+    pool.run(kernel.items(p), [](const void* c, int64_t b0, int64_t e0) {
       const Ctx* cx = static_cast<const Ctx*>(c);
-      cx->K->bconv(*cx->p, b0, e0);
+      cx->k->run(*cx->p, b0, e0);
     }, &ctx, 1);
   }
   return out;
@@ -168,6 +172,114 @@ void check_input_array(const py::array& x) {
     if (x.shape(i) < 1 || x.shape(i) > (1 << 20)) throw py::value_error("input dimensions must be in [1, 2^20]");
 }
 
+
+// ---------------------------------------------------------------- Model
+
+// FormatError -> dirnet.deploy.fileformat.FormatError (a ValueError), IoError ->
+// FileNotFoundError / OSError; the rest keeps pybind11's mapping
+// (std::invalid_argument -> ValueError, std::bad_alloc -> MemoryError).
+void translate_errors(std::exception_ptr p) {
+  try {
+    if (p) std::rethrow_exception(p);
+  } catch (const FormatError& e) {
+    py::object cls = py::module_::import("dirnet.deploy.fileformat").attr("FormatError");
+    PyErr_SetString(cls.ptr(), e.what());
+  } catch (const IoError& e) {
+    const bool missing = std::string(e.what()).rfind("no such", 0) == 0;
+    PyErr_SetString(missing ? PyExc_FileNotFoundError : PyExc_OSError, e.what());
+  }
+}
+
+std::unique_ptr<Model> load_model(const py::object& source, int threads, const std::string& path,
+                                  size_t max_bytes) {
+  ModelOptions opt;
+  opt.threads = threads;
+  opt.kernel_path = path;
+  opt.max_bytes = max_bytes;
+  if (py::isinstance<py::bytes>(source) || py::isinstance<py::bytearray>(source) ||
+      py::isinstance<py::memoryview>(source)) {
+    py::buffer_info b = py::buffer(source).request();
+    const void* data = b.ptr;
+    const size_t size = size_t(b.size * b.itemsize);
+    py::gil_scoped_release nogil;
+    return Model::load_memory(data, size, opt);
+  }
+  const std::string file = py::str(py::module_::import("os").attr("fspath")(source));
+  py::gil_scoped_release nogil;
+  return Model::load_file(file, opt);
+}
+
+// Shape of output i as Python sees it: (N, F) for rank-2 outputs, else NCHW.
+std::vector<int64_t> python_shape(const Model& m, size_t i, const std::array<int64_t, 4>& s) {
+  if (m.outputs()[i].rank == 2) return {s[0], s[1]};
+  return {s[0], s[1], s[2], s[3]};
+}
+
+py::list run_model(Model& m, const py::array& x) {
+  check_input_array(x);
+  const int N = int(x.shape(0)), C = int(x.shape(1)), H = int(x.shape(2)), W = int(x.shape(3));
+  const auto shapes = m.output_shapes(N, C, H, W);
+  std::vector<py::array_t<float>> outs;
+  std::vector<float*> ptrs;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    outs.emplace_back(python_shape(m, i, shapes[i]));
+    ptrs.push_back(outs.back().mutable_data());
+  }
+  const float* xd = static_cast<const float*>(x.data());
+  {
+    py::gil_scoped_release nogil;
+    m.run(xd, N, C, H, W, ptrs);
+  }
+  py::list result;
+  for (auto& o : outs) result.append(o);
+  return result;
+}
+
+void bind_model(py::module_& m) {
+  py::register_exception_translator(&translate_errors);
+  py::class_<Model>(m, "Model", "A .dbnn model planned by the native core (loader + planner + kernels).")
+      .def_static("load", &load_model, py::arg("source"), py::arg("threads") = 0, py::arg("path") = "",
+                  py::arg("max_bytes") = 0,
+                  "Load a .dbnn file (a path, or its bytes). threads 0: all CPUs; path '': the default kernels; "
+                  "max_bytes 0: the default activation memory limit (8 GiB).")
+      .def("run", &run_model, py::arg("x"),
+           "Run the graph on an NCHW float32 array: one array per output ((N, F) for rank-2 outputs).")
+      .def("output_shapes",
+           [](Model& self, std::vector<int> s) {
+             if (s.size() != 4) throw py::value_error("the input shape must be (N, C, H, W)");
+             const auto shapes = self.output_shapes(s[0], s[1], s[2], s[3]);
+             std::vector<std::vector<int64_t>> out;
+             for (size_t i = 0; i < shapes.size(); ++i) out.push_back(python_shape(self, i, shapes[i]));
+             return out;
+           },
+           py::arg("input_shape"))
+      .def("profile",
+           [](Model& self, py::array x, int reps) {
+             check_input_array(x);
+             const int N = int(x.shape(0)), C = int(x.shape(1)), H = int(x.shape(2)), W = int(x.shape(3));
+             const float* xd = static_cast<const float*>(x.data());
+             py::gil_scoped_release nogil;
+             return self.plan().profile(xd, N, C, H, W, reps);
+           },
+           py::arg("x"), py::arg("reps") = 10, "Median seconds per op (first entry: input layout).")
+      .def("op_names", [](Model& self) { return self.plan().op_names(); })
+      .def_property_readonly("describe", &Model::describe_ops, "The planner's op list, one line per native op.")
+      .def_property_readonly("header_json", &Model::header_json)
+      .def_property_readonly("threads", &Model::threads)
+      .def("set_threads", &Model::set_threads, py::arg("threads"))
+      .def_property_readonly("path", &Model::kernel_path)
+      .def_property_readonly("input_channels", &Model::input_channels)
+      .def_property_readonly("size_hint", &Model::size_hint)
+      .def_property_readonly("outputs",
+                             [](const Model& self) {
+                               py::list out;
+                               for (const auto& o : self.outputs()) out.append(py::make_tuple(o.name, o.rank));
+                               return out;
+                             },
+                             "(name, rank) of each output, in order.")
+      .def("__repr__", [](Model& self) { return self.plan().describe(); });
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_kernels, m) {
@@ -177,8 +289,8 @@ PYBIND11_MODULE(_kernels, m) {
   } catch (const std::exception& e) {
     throw py::import_error(e.what());
   }
-  m.def("paths", &supported_paths, "Kernel paths this CPU supports, best first.");
-  m.def("path", [] { return std::string(default_path()->name); }, "The default kernel path.");
+  m.def("paths", &supported_paths, "Kernel paths this CPU supports, best first ('reference' last).");
+  m.def("path", [] { return std::string(default_path()); }, "The default kernel path.");
   m.def("set_path", &set_default_path, py::arg("name"),
         "Force the default kernel path for new plans and test calls.");
   m.def("cpu_features", &cpu_features);
@@ -266,7 +378,7 @@ PYBIND11_MODULE(_kernels, m) {
       .def("add_shortcut_a", &Plan::add_shortcut_a, py::arg("name"), py::arg("input"), py::arg("out"),
            py::arg("stride"), py::arg("pad_before"), py::arg("pad_after"))
       .def("add_flatten", &Plan::add_flatten, py::arg("name"), py::arg("input"), py::arg("out"))
-      .def("output_shape", &Plan::output_shape)
+      .def("output_shape", [](Plan& p, int N, int C, int H, int W) { return p.output_shape(N, C, H, W); })
       .def("run",
            [](Plan& p, py::array x) {
              check_input_array(x);
@@ -300,4 +412,6 @@ PYBIND11_MODULE(_kernels, m) {
       .def_property_readonly("path", &Plan::path)
       .def_property_readonly("threads", &Plan::threads)
       .def("__repr__", &Plan::describe);
+
+  bind_model(m);
 }

@@ -1,7 +1,7 @@
 """Access to the compiled kernels (``dirnet._kernels``).
 
 ``DIRNET_KERNELS_LIB`` may name another build of the extension (the
-``make sanitize`` build); ``DIRNET_KERNEL`` (avx512 | avx2 | portable) forces
+``make sanitize`` build); ``DIRNET_KERNEL`` (avx512 | avx2 | portable | reference) forces
 a kernel path for the whole process.
 """
 from __future__ import annotations

@@ -117,8 +117,9 @@ def load(
 
     ``threads``: worker threads, 1 to ``MAX_THREADS`` (1024); None: every CPU this
     process may use.
-    ``kernel``: force a kernel path ("avx512", "avx2", "portable"); default:
-    the best this CPU supports, or the DIRNET_KERNEL environment variable.
+    ``kernel``: force a kernel path ("avx512", "avx2", "portable", or "reference":
+    the plain, slow kernels the others are tested against); default: the best
+    this CPU supports, or the DIRNET_KERNEL environment variable.
     ``max_memory``: bytes of activation buffers one input shape may use
     (default 8 GiB); larger inputs raise ValueError instead of exhausting memory.
     """
@@ -126,8 +127,8 @@ def load(
                                 or not 1 <= threads <= MAX_THREADS):
         raise ValueError(f"threads must be an integer in [1, {MAX_THREADS}] or None (every CPU), "
                          f"got {threads!r}")
-    if kernel is not None and kernel not in ("avx512", "avx2", "portable"):
-        raise ValueError(f"kernel must be 'avx512', 'avx2' or 'portable', got {kernel!r}")
+    if kernel is not None and kernel not in ("avx512", "avx2", "portable", "reference"):
+        raise ValueError(f"kernel must be 'avx512', 'avx2', 'portable' or 'reference', got {kernel!r}")
     if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, int)
                                    or max_memory < 1):
         raise ValueError(f"max_memory must be a positive number of bytes, got {max_memory!r}")

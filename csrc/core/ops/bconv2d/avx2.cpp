@@ -1,12 +1,14 @@
-// AVX2 path: popcount by pshufb nibble lookup (compilers do not vectorise
-// popcount on AVX2), byte counters flushed with psadbw every 31 words.
-// Built with -mavx2 -mfma -mpopcnt (see CMakeLists.txt).
-#include "common.hpp"
+// Binary conv, AVX2 path: popcount by pshufb nibble lookup (compilers do not
+// vectorise popcount on AVX2), byte counters flushed with psadbw every 31
+// words. Built with -mavx2 -mfma -mpopcnt (see CMakeLists.txt).
+#include "ops/bconv2d/bconv2d_kernels.hpp"
 
 #include <immintrin.h>
 
 namespace dirnet {
-namespace isa_avx2 {
+namespace bconv2d_avx2_isa {
+
+#include "ops/shared/simd_avx2.hpp"
 
 static inline __m256i popcnt8(__m256i x, __m256i lut, __m256i m4) {
   const __m256i lo = _mm256_and_si256(x, m4);
@@ -79,75 +81,12 @@ static inline void bconv_tile_m(int m, const uint64_t* const* base, const int64_
   }
 }
 
-// fp32: M pixels x 16 output channels (two registers) of a 64-wide block.
-template <int M>
-static inline void conv_sub(const float* const* base, const int64_t* tap_off, int ntaps, int C,
-                            const float* wb, float* out) {
-  __m256 acc[M][2];
-#pragma GCC unroll 8
-  for (int j = 0; j < M; ++j) acc[j][0] = acc[j][1] = _mm256_setzero_ps();
-  for (int t = 0; t < ntaps; ++t) {
-    const float* ptr[M];
-#pragma GCC unroll 8
-    for (int j = 0; j < M; ++j) ptr[j] = base[j] + tap_off[t];
-    for (int c = 0; c < C; ++c) {
-      const __m256 w0 = _mm256_loadu_ps(wb);
-      const __m256 w1 = _mm256_loadu_ps(wb + 8);
-      wb += 64;
-#pragma GCC unroll 8
-      for (int j = 0; j < M; ++j) {
-        const __m256 a = _mm256_broadcast_ss(ptr[j] + c);
-        acc[j][0] = _mm256_fmadd_ps(a, w0, acc[j][0]);
-        acc[j][1] = _mm256_fmadd_ps(a, w1, acc[j][1]);
-      }
-    }
-  }
-#pragma GCC unroll 8
-  for (int j = 0; j < M; ++j) {
-    _mm256_storeu_ps(out + j * 64, acc[j][0]);
-    _mm256_storeu_ps(out + j * 64 + 8, acc[j][1]);
-  }
+#include "ops/bconv2d/driver_impl.hpp"
+
+}  // namespace bconv2d_avx2_isa
+
+void bconv2d_avx2(const BConvParams& p, int64_t begin, int64_t end) {
+  bconv2d_avx2_isa::bconv_range(p, begin, end);
 }
-
-static inline void conv_tile_m(int m, const float* const* base, const int64_t* tap_off, int ntaps,
-                               int C, const float* wb, float* out) {
-  for (int sub = 0; sub < 4; ++sub) {
-    const float* w = wb + sub * 16;
-    float* o = out + sub * 16;
-    switch (m) {
-      case 6: conv_sub<6>(base, tap_off, ntaps, C, w, o); break;
-      case 5: conv_sub<5>(base, tap_off, ntaps, C, w, o); break;
-      case 4: conv_sub<4>(base, tap_off, ntaps, C, w, o); break;
-      case 3: conv_sub<3>(base, tap_off, ntaps, C, w, o); break;
-      case 2: conv_sub<2>(base, tap_off, ntaps, C, w, o); break;
-      default: conv_sub<1>(base, tap_off, ntaps, C, w, o); break;
-    }
-  }
-}
-
-static inline uint32_t mask_nge_f32x32(const float* z, const float* t) {
-  uint32_t r = 0;
-  for (int i = 0; i < 4; ++i) {
-    const __m256 c = _mm256_cmp_ps(_mm256_loadu_ps(z + 8 * i), _mm256_loadu_ps(t + 8 * i), _CMP_NGE_UQ);
-    r |= uint32_t(_mm256_movemask_ps(c)) << (8 * i);
-  }
-  return r;
-}
-
-static inline uint32_t mask_lt_i32x32(const int32_t* a, const int32_t* b) {
-  uint32_t r = 0;
-  for (int i = 0; i < 4; ++i) {
-    const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 8 * i));
-    const __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 8 * i));
-    r |= uint32_t(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(vb, va)))) << (8 * i);
-  }
-  return r;
-}
-
-#include "kernels/kernels_impl.hpp"
-
-}  // namespace isa_avx2
-
-const Kernels kAvx2 = {"avx2", isa_avx2::bconv_range, isa_avx2::conv_range, isa_avx2::pack_range};
 
 }  // namespace dirnet

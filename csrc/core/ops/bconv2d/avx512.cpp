@@ -1,19 +1,24 @@
-// AVX-512 path: VPOPCNTQ on 8 output channels per register, FMA for fp32;
-// binary convs apply their epilogue from the registers (bconv_range_fused).
+// Binary conv, AVX-512 path: VPOPCNTQ on 8 output channels per register, the
+// epilogue applied from the registers (bconv_range_fused).
 // Built with -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vpopcntdq
 // (see CMakeLists.txt); only selected when the CPU reports all of them.
-#include "common.hpp"
+#include "ops/bconv2d/bconv2d_kernels.hpp"
 
 #include <immintrin.h>
 
 #include <type_traits>
 
 namespace dirnet {
-namespace isa_avx512 {
+namespace bconv2d_avx512_isa {
+
+#include "ops/shared/simd_avx512.hpp"
+#include "ops/shared/epilogue_impl.hpp"
+#include "ops/shared/tiles_impl.hpp"
+#include "ops/bconv2d/zero_pad_impl.hpp"
 
 // acc[j][n] += popcount(window of pixel j XOR weights) for the 32 output
 // channels of one weight block ([Cw words per tap][32]), 8 channels per
-// register: the hot loop of every AVX-512 binary conv (bconv_tile, fused_tile).
+// register: the hot loop of every AVX-512 binary conv (fused_tile).
 template <int M>
 __attribute__((always_inline)) static inline void popcount_window(
     const uint64_t* const* base, const int64_t* tap_off, int ntaps, int Cw, const uint64_t* wb,
@@ -44,107 +49,10 @@ __attribute__((always_inline)) static inline void popcount_window(
   }
 }
 
-// dots[j][0..32) = K - 2 * popcount over the window of pixel j, for the 32
-// output channels of one weight block ([K words][32]).
-template <int M>
-static inline void bconv_tile(const uint64_t* const* base, const int64_t* tap_off, int ntaps, int Cw,
-                              const uint64_t* wb, int32_t* dots, int32_t Kbits) {
-  __m512i acc[M][4];
-  popcount_window<M>(base, tap_off, ntaps, Cw, wb, acc);
-  const __m256i kv = _mm256_set1_epi32(Kbits);
-#pragma GCC unroll 8
-  for (int j = 0; j < M; ++j)
-#pragma GCC unroll 4
-    for (int n = 0; n < 4; ++n) {
-      const __m256i pop = _mm512_cvtepi64_epi32(acc[j][n]);
-      const __m256i d = _mm256_sub_epi32(kv, _mm256_slli_epi32(pop, 1));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dots + j * 32 + n * 8), d);
-    }
-}
-
-static inline void bconv_tile_m(int m, const uint64_t* const* base, const int64_t* tap_off, int ntaps,
-                                int Cw, const uint64_t* wb, int32_t* dots, int32_t Kbits) {
-  switch (m) {
-    case 8: bconv_tile<8>(base, tap_off, ntaps, Cw, wb, dots, Kbits); break;
-    case 7: bconv_tile<7>(base, tap_off, ntaps, Cw, wb, dots, Kbits); break;
-    case 6: bconv_tile<6>(base, tap_off, ntaps, Cw, wb, dots, Kbits); break;
-    case 5: bconv_tile<5>(base, tap_off, ntaps, Cw, wb, dots, Kbits); break;
-    case 4: bconv_tile<4>(base, tap_off, ntaps, Cw, wb, dots, Kbits); break;
-    case 3: bconv_tile<3>(base, tap_off, ntaps, Cw, wb, dots, Kbits); break;
-    case 2: bconv_tile<2>(base, tap_off, ntaps, Cw, wb, dots, Kbits); break;
-    default: bconv_tile<1>(base, tap_off, ntaps, Cw, wb, dots, Kbits); break;
-  }
-}
-
-// acc[j][0..64) = sum over the window of pixel j of x * w, 64 output channels.
-template <int M>
-static inline void conv_tile(const float* const* base, const int64_t* tap_off, int ntaps, int C,
-                             const float* wb, float* out) {
-  __m512 acc[M][4];
-#pragma GCC unroll 8
-  for (int j = 0; j < M; ++j)
-#pragma GCC unroll 4
-    for (int n = 0; n < 4; ++n) acc[j][n] = _mm512_setzero_ps();
-  for (int t = 0; t < ntaps; ++t) {
-    const float* ptr[M];
-#pragma GCC unroll 8
-    for (int j = 0; j < M; ++j) ptr[j] = base[j] + tap_off[t];
-    for (int c = 0; c < C; ++c) {
-      const __m512 w0 = _mm512_loadu_ps(wb + 0);
-      const __m512 w1 = _mm512_loadu_ps(wb + 16);
-      const __m512 w2 = _mm512_loadu_ps(wb + 32);
-      const __m512 w3 = _mm512_loadu_ps(wb + 48);
-      wb += 64;
-#pragma GCC unroll 8
-      for (int j = 0; j < M; ++j) {
-        const __m512 a = _mm512_set1_ps(ptr[j][c]);
-        acc[j][0] = _mm512_fmadd_ps(a, w0, acc[j][0]);
-        acc[j][1] = _mm512_fmadd_ps(a, w1, acc[j][1]);
-        acc[j][2] = _mm512_fmadd_ps(a, w2, acc[j][2]);
-        acc[j][3] = _mm512_fmadd_ps(a, w3, acc[j][3]);
-      }
-    }
-  }
-#pragma GCC unroll 8
-  for (int j = 0; j < M; ++j)
-#pragma GCC unroll 4
-    for (int n = 0; n < 4; ++n) _mm512_storeu_ps(out + j * 64 + n * 16, acc[j][n]);
-}
-
-static inline void conv_tile_m(int m, const float* const* base, const int64_t* tap_off, int ntaps,
-                               int C, const float* wb, float* out) {
-  switch (m) {
-    case 6: conv_tile<6>(base, tap_off, ntaps, C, wb, out); break;
-    case 5: conv_tile<5>(base, tap_off, ntaps, C, wb, out); break;
-    case 4: conv_tile<4>(base, tap_off, ntaps, C, wb, out); break;
-    case 3: conv_tile<3>(base, tap_off, ntaps, C, wb, out); break;
-    case 2: conv_tile<2>(base, tap_off, ntaps, C, wb, out); break;
-    default: conv_tile<1>(base, tap_off, ntaps, C, wb, out); break;
-  }
-}
-
-// Bit c set iff !(z[c] >= t[c]) (so NaN packs as -1), c < 32.
-static inline uint32_t mask_nge_f32x32(const float* z, const float* t) {
-  const __mmask16 a = _mm512_cmp_ps_mask(_mm512_loadu_ps(z), _mm512_loadu_ps(t), _CMP_NGE_UQ);
-  const __mmask16 b =
-      _mm512_cmp_ps_mask(_mm512_loadu_ps(z + 16), _mm512_loadu_ps(t + 16), _CMP_NGE_UQ);
-  return uint32_t(a) | (uint32_t(b) << 16);
-}
-
-// Bit c set iff a[c] < b[c], c < 32.
-static inline uint32_t mask_lt_i32x32(const int32_t* a, const int32_t* b) {
-  const __mmask16 lo = _mm512_cmplt_epi32_mask(_mm512_loadu_si512(a), _mm512_loadu_si512(b));
-  const __mmask16 hi =
-      _mm512_cmplt_epi32_mask(_mm512_loadu_si512(a + 16), _mm512_loadu_si512(b + 16));
-  return uint32_t(lo) | (uint32_t(hi) << 16);
-}
-
-#include "kernels/kernels_impl.hpp"
-
 // ------------------------------------------------------------------------
 // Binary conv with the epilogue applied straight from the accumulators.
 //
-// The generic driver (kernels_impl.hpp) stores int32 dots and runs a scalar-
+// The generic driver (driver_impl.hpp) stores int32 dots and runs a scalar-
 // shaped epilogue over them; with 64 input channels (9 words per window) that
 // epilogue costs about a third of the op. Here the popcounts stay in registers:
 // two permutes turn the four 8 x int64 accumulators of a pixel into 2 x 16
@@ -259,24 +167,12 @@ __attribute__((always_inline)) static inline void fused_pixel(const FusedEpi& f,
 // Out of line and returned by value: border pixels are rare, and the hot path
 // keeps its registers.
 __attribute__((noinline)) static __m512i zero_pad_corr(const BConvParams& p, int oc, int py, int px) {
-  const int iy0 = py * p.sh - p.pt, ix0 = px * p.sw - p.pl;
   const int ocp = p.OCB * kBlk;
   __m512i c = _mm512_setzero_si512();
-  for (int ky = 0; ky < p.KH; ++ky) {
-    const int iy = iy0 + ky * p.dh;
-    const bool row_out = iy < 0 || iy >= p.in.H;
-    for (int kx = 0; kx < p.KW; ++kx) {
-      const int ix = ix0 + kx * p.dw;
-      if (!row_out && ix >= 0 && ix < p.in.W) continue;
-      c = _mm512_add_epi32(c, _mm512_loadu_si512(p.tapsum + int64_t(ky * p.KW + kx) * ocp + oc));
-    }
-  }
+  for_each_outside_tap(p, py, px, [&](int tap) {
+    c = _mm512_add_epi32(c, _mm512_loadu_si512(p.tapsum + int64_t(tap) * ocp + oc));
+  });
   return c;
-}
-
-static inline bool window_inside(const BConvParams& p, int py, int px) {
-  const int iy0 = py * p.sh - p.pt, ix0 = px * p.sw - p.pl;
-  return iy0 >= 0 && iy0 + (p.KH - 1) * p.dh < p.in.H && ix0 >= 0 && ix0 + (p.KW - 1) * p.dw < p.in.W;
 }
 
 // One tile: popcounts (popcount_window, accumulators kept in registers),
@@ -311,44 +207,19 @@ static inline void fused_tile(const BConvParams& p, const uint64_t* const* base,
 
 template <class Cfg>
 static void bconv_range_cfg(const BConvParams& p, int64_t begin, int64_t end) {
-  const int64_t P = int64_t(p.in.N) * p.OH * p.OW;
-  const int64_t ntiles = ceil_div(P, kBTile);
   FusedEpi fe;
   int64_t fe_ocb = -1;
   const uint64_t* base[kBTile];
   int32_t pn[kBTile], py[kBTile], px[kBTile];
-  // Block and first pixel of the current tile, advanced without divisions.
-  int64_t ocb = begin / ntiles, tile = begin % ntiles;
-  int32_t n0, y0, x0;
-  {
-    const int64_t hw = int64_t(p.OH) * p.OW, q = tile * kBTile;
-    n0 = int32_t(q / hw);
-    y0 = int32_t((q % hw) / p.OW);
-    x0 = int32_t((q % hw) % p.OW);
-  }
+  TileWalk<kBTile> walk(begin, p.in.N, p.OH, p.OW);
   for (int64_t it = begin; it < end; ++it) {
-    const int64_t cur = ocb;
+    int64_t cur;
+    const int m = walk.next(pn, py, px, cur);
     if (!std::is_void<Cfg>::value && cur != fe_ocb) {
       fe = make_fused(p.ep, int(cur) * kBlk);
       fe_ocb = cur;
     }
-    const int m = int(imin64(kBTile, P - tile * kBTile));
-    int32_t n = n0, y = y0, x = x0;
-    for (int j = 0; j < m; ++j) {
-      pn[j] = n; py[j] = y; px[j] = x;
-      base[j] = p.in.data + n * p.in.ns + int64_t(y * p.sh - p.pt) * p.in.rs + int64_t(x * p.sw - p.pl) * p.in.ps;
-      if (++x == p.OW) {
-        x = 0;
-        if (++y == p.OH) { y = 0; ++n; }
-      }
-    }
-    if (++tile == ntiles) {
-      tile = 0;
-      ++ocb;
-      n0 = y0 = x0 = 0;
-    } else {
-      n0 = n; y0 = y; x0 = x;
-    }
+    window_origins(p, m, pn, py, px, base);
     switch (m) {
       case 6: fused_tile<Cfg, 6>(p, base, pn, py, px, cur, fe); break;
       case 5: fused_tile<Cfg, 5>(p, base, pn, py, px, cur, fe); break;
@@ -385,9 +256,10 @@ static void bconv_range_fused(const BConvParams& p, int64_t begin, int64_t end) 
   }
 }
 
-}  // namespace isa_avx512
+}  // namespace bconv2d_avx512_isa
 
-const Kernels kAvx512 = {"avx512", isa_avx512::bconv_range_fused, isa_avx512::conv_range,
-                         isa_avx512::pack_range};
+void bconv2d_avx512(const BConvParams& p, int64_t begin, int64_t end) {
+  bconv2d_avx512_isa::bconv_range_fused(p, begin, end);
+}
 
 }  // namespace dirnet

@@ -1,11 +1,12 @@
-// Portable path: scalar 64-bit popcount (built with -mpopcnt on x86-64, where
-// the default x86-64 target would call a slow software popcount; on aarch64
-// the compiler uses the NEON `cnt` instruction). Also the reference for the
-// vector paths in the tests.
-#include "common.hpp"
+// Binary conv, portable path: scalar 64-bit popcount (built with -mpopcnt on
+// x86-64, where the default x86-64 target would call a slow software popcount;
+// on aarch64 the compiler uses the NEON `cnt` instruction).
+#include "ops/bconv2d/bconv2d_kernels.hpp"
 
 namespace dirnet {
-namespace isa_portable {
+namespace bconv2d_portable_isa {
+
+#include "ops/shared/simd_portable.hpp"
 
 template <int M>
 static inline void bconv_tile(const uint64_t* const* base, const int64_t* tap_off, int ntaps, int Cw,
@@ -34,39 +35,12 @@ static inline void bconv_tile_m(int m, const uint64_t* const* base, const int64_
   }
 }
 
-static inline void conv_tile_m(int m, const float* const* base, const int64_t* tap_off, int ntaps,
-                               int C, const float* wb, float* out) {
-  for (int j = 0; j < m; ++j) {
-    float acc[64] = {};
-    const float* w = wb;
-    for (int t = 0; t < ntaps; ++t) {
-      const float* x = base[j] + tap_off[t];
-      for (int c = 0; c < C; ++c, w += 64) {
-        const float a = x[c];
-        for (int l = 0; l < 64; ++l) acc[l] += a * w[l];
-      }
-    }
-    for (int l = 0; l < 64; ++l) out[j * 64 + l] = acc[l];
-  }
+#include "ops/bconv2d/driver_impl.hpp"
+
+}  // namespace bconv2d_portable_isa
+
+void bconv2d_portable(const BConvParams& p, int64_t begin, int64_t end) {
+  bconv2d_portable_isa::bconv_range(p, begin, end);
 }
-
-static inline uint32_t mask_nge_f32x32(const float* z, const float* t) {
-  uint32_t r = 0;
-  for (int c = 0; c < 32; ++c) r |= uint32_t(!(z[c] >= t[c])) << c;
-  return r;
-}
-
-static inline uint32_t mask_lt_i32x32(const int32_t* a, const int32_t* b) {
-  uint32_t r = 0;
-  for (int c = 0; c < 32; ++c) r |= uint32_t(a[c] < b[c]) << c;
-  return r;
-}
-
-#include "kernels/kernels_impl.hpp"
-
-}  // namespace isa_portable
-
-const Kernels kPortable = {"portable", isa_portable::bconv_range, isa_portable::conv_range,
-                           isa_portable::pack_range};
 
 }  // namespace dirnet

@@ -1,22 +1,15 @@
-// Drivers and epilogues shared by every kernel path.
+// The epilogue of the optimized convolutions (binary and fp32), applied to a
+// tile of accumulators: BN-style fma(A, v, B), residual, activation, float
+// store, sign packing, or the integer thresholds. The AVX-512 binary conv has
+// a vector twin of the float part (bconv2d/avx512.cpp, fused_pixel) with the
+// same operations in the same order. ops/<op>/reference.cpp compute the
+// same thing independently, from the definition.
 //
-// This file is included INSIDE an ISA namespace by isa_*.cpp, after that file
-// defined its micro-kernels (bconv_tile_m, conv_tile_m) and mask helpers
-// (mask_nge_f32x32, mask_lt_i32x32). Each inclusion is therefore compiled with
-// that path's target flags, and everything here is `static` in a distinct
-// namespace: no inline symbol built with AVX-512 can be merged into the
-// portable path by the linker. Do not include system headers here.
+// Included inside an ISA namespace (see basics_impl.hpp) after that
+// namespace's mask helpers (ops/shared/simd_<isa>.hpp).
+#pragma once
 
-static inline int imin(int a, int b) { return a < b ? a : b; }
-static inline int64_t imin64(int64_t a, int64_t b) { return a < b ? a : b; }
-
-alignas(64) static const float kZeros32[32] = {0};
-
-// Writes 32 packed bits for channels [oc, oc + 32) of one pixel (oc % 32 == 0).
-static inline void put_bits32(uint64_t* pix, int oc, uint32_t bits) {
-  unsigned char* p = reinterpret_cast<unsigned char*>(pix + (oc >> 6)) + ((oc >> 5) & 1) * 4;
-  __builtin_memcpy(p, &bits, 4);
-}
+#include "ops/shared/basics_impl.hpp"
 
 // Applies the epilogue to one tile: `vals` holds m rows of BW values (int32
 // dots or float accumulators) for channels [oc0, oc0 + BW).
@@ -85,113 +78,6 @@ static inline void epilogue_tile(const Epilogue& ep, const V* vals, int m, const
         // so a reused buffer never leaks stale bits into channel padding.
         if (((oc >> 5) & 1) == 0 && oc + 32 >= ep.OC && (oc >> 6) < ep.out_b.Cw) put_bits32(pix, oc + 32, 0u);
       }
-    }
-  }
-}
-
-static inline void decode_tile(int64_t p0, int m, int32_t OH, int32_t OW, int32_t* pn, int32_t* py,
-                               int32_t* px) {
-  const int64_t hw = int64_t(OH) * OW;
-  int64_t n = p0 / hw, r = p0 % hw;
-  int32_t y = int32_t(r / OW), x = int32_t(r % OW);
-  for (int j = 0; j < m; ++j) {
-    pn[j] = int32_t(n);
-    py[j] = y;
-    px[j] = x;
-    if (++x == OW) {
-      x = 0;
-      if (++y == OH) {
-        y = 0;
-        ++n;
-      }
-    }
-  }
-}
-
-static void bconv_range(const BConvParams& p, int64_t begin, int64_t end) {
-  const int64_t P = int64_t(p.in.N) * p.OH * p.OW;
-  const int64_t ntiles = ceil_div(P, kBTile);
-  const int64_t kw = int64_t(p.ntaps) * p.rlen;
-  const int ocp = p.OCB * kBlk;
-  alignas(64) int32_t dots[kBTile * kBlk];
-  const uint64_t* base[kBTile];
-  int32_t pn[kBTile], py[kBTile], px[kBTile];
-  for (int64_t it = begin; it < end; ++it) {
-    const int64_t ocb = it / ntiles, tile = it % ntiles;
-    const int64_t p0 = tile * kBTile;
-    const int m = int(imin64(kBTile, P - p0));
-    decode_tile(p0, m, p.OH, p.OW, pn, py, px);
-    for (int j = 0; j < m; ++j)
-      base[j] = p.in.data + pn[j] * p.in.ns + int64_t(py[j] * p.sh - p.pt) * p.in.rs +
-                int64_t(px[j] * p.sw - p.pl) * p.in.ps;
-    bconv_tile_m(m, base, p.tap_off, p.ntaps, p.rlen, p.w + ocb * kw * kBlk, dots, p.Kbits);
-    if (p.tapsum) {  // zero padding: remove the +1 the border contributed
-      const int oc0 = int(ocb) * kBlk;
-      for (int j = 0; j < m; ++j) {
-        const int iy0 = py[j] * p.sh - p.pt, ix0 = px[j] * p.sw - p.pl;
-        if (iy0 >= 0 && iy0 + (p.KH - 1) * p.dh < p.in.H && ix0 >= 0 &&
-            ix0 + (p.KW - 1) * p.dw < p.in.W)
-          continue;
-        for (int ky = 0; ky < p.KH; ++ky) {
-          const int iy = iy0 + ky * p.dh;
-          const bool row_out = iy < 0 || iy >= p.in.H;
-          for (int kx = 0; kx < p.KW; ++kx) {
-            const int ix = ix0 + kx * p.dw;
-            if (!row_out && ix >= 0 && ix < p.in.W) continue;
-            const int32_t* ts = p.tapsum + int64_t(ky * p.KW + kx) * ocp + oc0;
-            for (int c = 0; c < kBlk; ++c) dots[j * kBlk + c] -= ts[c];
-          }
-        }
-      }
-    }
-    epilogue_tile<int32_t, kBlk>(p.ep, dots, m, pn, py, px, int(ocb) * kBlk);
-  }
-}
-
-static void conv_range(const ConvParams& p, int64_t begin, int64_t end) {
-  const int64_t P = int64_t(p.in.N) * p.OH * p.OW;
-  const int64_t ntiles = ceil_div(P, kTile);
-  const int64_t kw = int64_t(p.ntaps) * p.rlen;
-  alignas(64) float acc[kTile * kFBlk];
-  const float* base[kTile];
-  int32_t pn[kTile], py[kTile], px[kTile];
-  for (int64_t it = begin; it < end; ++it) {
-    const int64_t ocb = it / ntiles, tile = it % ntiles;
-    const int64_t p0 = tile * kTile;
-    const int m = int(imin64(kTile, P - p0));
-    decode_tile(p0, m, p.OH, p.OW, pn, py, px);
-    for (int j = 0; j < m; ++j)
-      base[j] = p.in.data + pn[j] * p.in.ns + int64_t(py[j] * p.sh - p.pt) * p.in.rs +
-                int64_t(px[j] * p.sw - p.pl) * p.in.ps;
-    conv_tile_m(m, base, p.tap_off, p.ntaps, p.rlen, p.w + ocb * kw * kFBlk, acc);
-    epilogue_tile<float, kFBlk>(p.ep, acc, m, pn, py, px, int(ocb) * kFBlk);
-  }
-}
-
-static void pack_range(const PackParams& p, int64_t begin, int64_t end) {
-  const int64_t hw = int64_t(p.in.H) * p.in.W;
-  const int C = p.in.C;
-  for (int64_t i = begin; i < end; ++i) {
-    const int64_t n = i / hw, r = i % hw, y = r / p.in.W, x = r % p.in.W;
-    const float* src = p.in.data + n * p.in.ns + y * p.in.rs + x * p.in.ps;
-    uint64_t* dst = p.out.data + n * p.out.ns + y * p.out.rs + x * p.out.ps;
-    for (int w = 0; w < p.out.Cw; ++w) {
-      uint64_t word = 0;
-      for (int h = 0; h < 2; ++h) {
-        const int c0 = 64 * w + 32 * h;
-        if (c0 >= C) break;
-        uint32_t bits = 0;
-        if (C - c0 >= 32) {
-          bits = mask_nge_f32x32(src + c0, p.thr ? p.thr + c0 : kZeros32);
-        } else {
-          for (int c = 0; c < C - c0; ++c) {
-            const float t = p.thr ? p.thr[c0 + c] : 0.f;
-            bits |= uint32_t(!(src[c0 + c] >= t)) << c;
-          }
-        }
-        word |= uint64_t(bits) << (32 * h);
-      }
-      dst[w] = word;
     }
   }
 }

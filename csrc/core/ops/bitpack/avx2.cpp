@@ -1,0 +1,18 @@
+// Sign packing, avx2 path (the compare masks of ops/shared/simd_avx2.hpp).
+#include "ops/bitpack/bitpack_kernels.hpp"
+
+#include <immintrin.h>
+
+namespace dirnet {
+namespace bitpack_avx2_isa {
+
+#include "ops/shared/simd_avx2.hpp"
+#include "ops/bitpack/driver_impl.hpp"
+
+}  // namespace bitpack_avx2_isa
+
+void bitpack_avx2(const PackParams& p, int64_t begin, int64_t end) {
+  bitpack_avx2_isa::pack_range(p, begin, end);
+}
+
+}  // namespace dirnet
