@@ -53,4 +53,14 @@ class ThreadPool {
 // Number of CPUs this process may run on (affinity mask), at least 1.
 int available_cpus();
 
+// pool.run over a callable f(begin, end) (lambdas with captures included).
+template <typename F>
+void parallel_for(ThreadPool& pool, int64_t n, int64_t grain, const F& f) {
+  struct Call {
+    const F* f;
+    static void fn(const void* c, int64_t b, int64_t e) { (*static_cast<const Call*>(c)->f)(b, e); }
+  } c{&f};
+  pool.run(n, &Call::fn, &c, grain);
+}
+
 }  // namespace dirnet

@@ -47,15 +47,8 @@ int pool_out(int in, int k, int s, int p, int d, bool ceil_mode) {
 }
 
 template <typename F>
-struct Call {
-  const F* f;
-  static void fn(const void* c, int64_t b, int64_t e) { (*static_cast<const Call*>(c)->f)(b, e); }
-};
-
-template <typename F>
 void parallel(ThreadPool& pool, int64_t n, int64_t grain, const F& f) {
-  Call<F> c{&f};
-  pool.run(n, &Call<F>::fn, &c, grain);
+  parallel_for(pool, n, grain, f);
 }
 
 // Offsets of the runs of consecutive elements a conv window reads: whole
@@ -379,6 +372,27 @@ void Plan::add_flatten(const std::string& name, int in, int out) {
   rN_ = -1;
 }
 
+void Plan::add_op(const std::string& name, std::shared_ptr<PlanOp> gen, const std::vector<int>& ins, int out) {
+  if (!gen) fail(name, "no op");
+  if (ins.empty()) fail(name, "op has no input");
+  for (int t : ins) need_defined(tensors_, t, input_, name, TKind::F32);
+  define(out, int(ops_.size()), name);
+  if (tensors_[out].kind != TKind::F32) fail(name, "output must be a float tensor");
+  for (size_t k = 0; k < ins.size(); ++k) {
+    const int b = gen->input_border(int(k));
+    if (b < 0 || b > 64) fail(name, "input border must be in [0, 64]");
+    tensors_[ins[k]].border = std::max(tensors_[ins[k]].border, b);
+  }
+  Op op;
+  op.type = OpType::GENERIC;
+  op.name = name;
+  op.in = ins[0]; op.out_f = out;
+  op.gen = std::move(gen);
+  op.ins = ins;
+  ops_.push_back(std::move(op));
+  rN_ = -1;
+}
+
 // ---------------------------------------------------------------- resolve
 
 void Plan::resolve(int N, int C, int H, int W) {
@@ -425,7 +439,23 @@ void Plan::resolve(int N, int C, int H, int W) {
       get(op.in2, op.name);
       tensors_[op.in2].last = i;
     }
+    for (int t : op.ins) {
+      get(t, op.name);
+      tensors_[t].last = i;
+    }
     switch (op.type) {
+      case OpType::GENERIC: {
+        std::vector<Shape4> in;
+        for (int t : op.ins) in.push_back(Shape4{tensors_[t].N, tensors_[t].H, tensors_[t].W, tensors_[t].Cr});
+        Shape4 o;
+        try {
+          o = op.gen->output_shape(in);
+        } catch (const std::invalid_argument& e) {
+          fail(op.name, e.what());
+        }
+        set(op.out_f, o.N, o.H, o.W, o.C, op.name);
+        break;
+      }
       case OpType::CONV:
       case OpType::BCONV: {
         if (a.Cr != op.C)
@@ -583,6 +613,11 @@ void Plan::resolve(int N, int C, int H, int W) {
       op.pp.in = a.fview();
       op.pp.out = tensors_[op.out_b].bview();
       op.pp.thr = op.ep.thr.empty() ? nullptr : op.ep.thr.data();
+    } else if (op.type == OpType::GENERIC) {
+      op.in_views.clear();
+      for (int t : op.ins) op.in_views.push_back(tensors_[t].fview());
+      op.out_view = tensors_[op.out_f].fview();
+      op.gen->prepare(op.in_views, op.out_view, path_);
     }
   }
   rN_ = N; rC_ = C; rH_ = H; rW_ = W;
@@ -659,6 +694,9 @@ void Plan::run_op(Op& op) {
       parallel(pool_, pack_->items(op.pp), 64, [run, p](int64_t b, int64_t e) { run(*p, b, e); });
       return;
     }
+    case OpType::GENERIC:
+      op.gen->run(op.in_views, op.out_view, pool_);
+      return;
     default: break;
   }
   const Tensor& a = tensors_[op.in];
@@ -818,7 +856,7 @@ std::vector<std::string> Plan::op_names() const {
 
 std::string Plan::describe() const {
   static const char* names[] = {"conv", "bconv", "pack", "eltwise", "maxpool", "avgpool",
-                                "adaptive_avg", "shortcut_a", "flatten"};
+                                "adaptive_avg", "shortcut_a", "flatten", "op"};
   std::ostringstream s;
   s << "Plan(path=" << path_ << ", threads=" << pool_.size() << ")\n";
   for (const Op& op : ops_) {

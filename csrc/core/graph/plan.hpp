@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "graph/plan_op.hpp"
 #include "graph/prep.hpp"
 #include "ops/bconv2d/bconv2d_kernels.hpp"
 #include "ops/bitpack/bitpack_kernels.hpp"
@@ -37,7 +38,7 @@ struct Tensor {
   BView bview() const;
 };
 
-enum class OpType : int { CONV, BCONV, PACK, ELTWISE, MAXPOOL, AVGPOOL, ADAPTIVE_AVG, SHORTCUT_A, FLATTEN };
+enum class OpType : int { CONV, BCONV, PACK, ELTWISE, MAXPOOL, AVGPOOL, ADAPTIVE_AVG, SHORTCUT_A, FLATTEN, GENERIC };
 
 struct EpiSpec {  // epilogue settings given at build time
   int act = ACT_NONE;
@@ -66,6 +67,11 @@ struct Op {
   BConvParams bp;
   ConvParams cp;
   PackParams pp;
+  // GENERIC: an op family behind the PlanOp interface, reading `ins` (in = ins[0])
+  std::shared_ptr<PlanOp> gen;
+  std::vector<int> ins;
+  std::vector<FView> in_views;  // resolved
+  FView out_view;
 };
 
 class Plan {
@@ -95,6 +101,9 @@ class Plan {
   void add_adaptive_avg(const std::string& name, int in, int out, int oh, int ow);
   void add_shortcut_a(const std::string& name, int in, int out, int stride, int before, int after);
   void add_flatten(const std::string& name, int in, int out);
+  // Any op family implementing PlanOp (graph/plan_op.hpp): float inputs `ins`
+  // (at least one), one float output.
+  void add_op(const std::string& name, std::shared_ptr<PlanOp> op, const std::vector<int>& ins, int out);
 
   // Shape (N, C, H, W) of output i (output_shape(N, C, H, W): output 0) for
   // an NCHW input of this shape; throws std::invalid_argument naming the op
