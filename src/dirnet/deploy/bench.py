@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("model", nargs="?", help="a .dbnn file (default: export --arch with random weights)")
     p.add_argument("--arch", default=None, help="zoo architecture for the PyTorch baseline (default resnet18)")
     p.add_argument("--method", default="dirnet", help="binarization recipe (default dirnet)")
+    p.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="zoo builder option for --arch (repeatable), e.g. C=16 layers=8 for darts")
     p.add_argument("--input-size", type=int, nargs=3, metavar=("C", "H", "W"), default=None)
     p.add_argument("--num-classes", type=int, default=None)
     p.add_argument("--batch", type=int, nargs="+", default=[1, 16])
@@ -57,6 +59,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-per-layer", action="store_true")
     p.add_argument("--out", default=None, help="JSON path (default benchmarks/results/deploy_<arch>.json)")
     return p
+
+
+def _model_args(items: list[str]) -> dict[str, Any]:
+    """``--model-arg KEY=VALUE`` options as builder keyword arguments (values read as YAML scalars)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"dirnet bench: --model-arg needs KEY=VALUE, got {item!r}")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
 
 
 def _cpu_model() -> str:
@@ -213,7 +228,7 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
         size = size or _default_size(arch)
         ncls = args.num_classes or (1000 if size[1] >= 128 else 10)
         torch.manual_seed(0)
-        fp = models.create(arch, num_classes=ncls).eval()
+        fp = models.create(arch, num_classes=ncls, **_model_args(args.model_arg)).eval()
         bnn = binarize(copy.deepcopy(fp), method=args.method).eval()
     if args.model:
         model_path = Path(args.model)
@@ -230,6 +245,7 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
         "command": "dirnet bench " + " ".join(sys.argv[1:] if argv is None else argv),
         "arch": arch or probe.header.get("architecture"),
         "method": args.method if args.model is None else None,
+        "model_args": _model_args(args.model_arg),
         "input_size": list(size),
         "precision": probe.precision,
         "cpu": {"model": _cpu_model(), "flags": K.cpu_features(), "kernel_paths": K.paths(),
