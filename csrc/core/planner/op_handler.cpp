@@ -13,7 +13,9 @@ const std::vector<const OpHandler*>& op_handlers() {
   static const std::vector<const OpHandler*> list = {
       &kConv2dOp,  &kBconv2dOp, &kLinearOp,     &kBlinearOp,   &kInputOp,
       &kAffineOp,  &kAddOp,     &kHardtanhOp,   &kReluOp,      &kPreluOp,
-      &kMaxpool2dOp, &kAvgpool2dOp, &kAdaptiveAvgpool2dOp, &kFlattenOp, &kShortcutAOp};
+      &kMaxpool2dOp, &kAvgpool2dOp, &kAdaptiveAvgpool2dOp, &kFlattenOp, &kShortcutAOp,
+      &kSiluOp, &kSigmoidOp, &kHardswishOp, &kHardsigmoidOp, &kMulOp,
+      &kGconv2dOp, &kConcatOp, &kSliceOp, &kPadOp, &kZeroOp};
   return list;
 }
 

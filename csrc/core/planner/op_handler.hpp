@@ -77,9 +77,12 @@ struct ParseCtx {
   const TensorRef* lookup(const Node& n, const std::string& key) const;
 };
 
+// OpHandler::inputs of an op taking one or more inputs (concat).
+constexpr int kAnyInputs = -1;
+
 struct OpHandler {
   const char* name;              // the file op type
-  int inputs = 1;
+  int inputs = 1;                // kAnyInputs: one or more
   int in_rank = 0;               // required rank of the first input (0: any)
   int out_rank = 0;              // rank of the output (0: that of the first input)
   Role role = Role::NONE;
@@ -119,5 +122,9 @@ void parse_conv_attrs(Node& n);
 extern const OpHandler kConv2dOp, kBconv2dOp, kLinearOp, kBlinearOp, kInputOp, kAffineOp, kAddOp,
     kHardtanhOp, kReluOp, kPreluOp, kMaxpool2dOp, kAvgpool2dOp, kAdaptiveAvgpool2dOp, kFlattenOp,
     kShortcutAOp;
+// Grouped/depthwise conv, channel concat, slice/pad/zero (ops/gconv2d, ops/concat, ops/spatial).
+extern const OpHandler kGconv2dOp, kConcatOp, kSliceOp, kPadOp, kZeroOp;
+// Smooth / hard activations (ops/unary) and the elementwise product (ops/mul).
+extern const OpHandler kSiluOp, kSigmoidOp, kHardswishOp, kHardsigmoidOp, kMulOp;
 
 }  // namespace dirnet

@@ -1,0 +1,18 @@
+#include "ops/unary/unary_kernels.hpp"
+
+namespace dirnet {
+
+const UnaryKernel& unary_kernel(const std::string& path) {
+  static const UnaryKernel table[] = {
+#if defined(DIRNET_X86)
+      {"avx512", unary_rows, unary_avx512},
+      {"avx2", unary_rows, unary_avx2},
+#endif
+      // scalar std::exp: no portable vector exp worth its code on the baseline ISA
+      {"portable", unary_rows, unary_reference},
+      {"reference", unary_rows, unary_reference},
+  };
+  return select_kernel(table, path, "unary");
+}
+
+}  // namespace dirnet
