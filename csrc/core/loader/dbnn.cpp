@@ -231,15 +231,16 @@ TensorRef parse_tensor(const std::string& name, const json& info, const unsigned
   if (uint64_t(e) > data_size)
     fail_container(where, "tensor " + shown(name) + ": data_offsets " + shown(offsets) + " run past the " +
                               std::to_string(data_size) + " bytes of tensor data");
-  // numel * itemsize cannot overflow here: numel of a non-empty tensor fits
-  // int64 (parse_shape), and the comparison is made in that safe order.
+  // Compared as numel vs span / itemsize first, so that numel * itemsize is
+  // only computed where it cannot overflow.
   const uint64_t numel = uint64_t(t.numel());
   const uint64_t span = uint64_t(e - b);
-  if (numel > span / dt->itemsize || numel * dt->itemsize != span)
+  const bool too_many = numel > span / dt->itemsize;
+  if (too_many || numel * dt->itemsize != span) {
+    const std::string need = too_many ? "more than " + std::to_string(span) : std::to_string(numel * dt->itemsize);
     fail_container(where, "tensor " + shown(name) + ": shape " + shown(get(info, "shape")) + " of " + dt->name +
-                              " needs " + (numel > span / dt->itemsize ? std::string("more than ") : std::string()) +
-                              std::to_string(numel > span / dt->itemsize ? span : numel * dt->itemsize) +
-                              " bytes but data_offsets give " + std::to_string(span));
+                              " needs " + need + " bytes but data_offsets give " + std::to_string(span));
+  }
   t.data = data + b;
   t.bytes = size_t(span);
   entry = {name, uint64_t(b), uint64_t(e)};
@@ -503,7 +504,8 @@ DbnnFile read_dbnn_file(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
-  if (ec || !fs::exists(st)) throw IoError("no such .dbnn file: " + path);
+  if (st.type() == fs::file_type::not_found) throw IoError("no such .dbnn file: " + path);
+  if (ec) throw IoError("cannot read " + path + ": " + ec.message());
   if (!fs::is_regular_file(st)) throw FormatError(path + " is not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError("cannot open " + path + ": " + std::strerror(errno));
