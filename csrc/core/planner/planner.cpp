@@ -83,9 +83,9 @@ void parse_node(const ParseCtx& ctx, std::map<std::string, int>& defined, Node& 
   if (defined.count(n.output)) throw bad(n.name, "value " + py_repr(n.output) + " is defined twice");
   for (const std::string& v : n.inputs)
     if (!defined.count(v)) throw bad(n.name, "input " + py_repr(v) + " is not computed before this op");
-  if (int(n.inputs.size()) != spec->inputs)
-    throw bad(n.name, n.op + " takes " + std::to_string(spec->inputs) + " input(s), got " +
-                          std::to_string(n.inputs.size()));
+  if (spec->inputs == kAnyInputs ? n.inputs.empty() : int(n.inputs.size()) != spec->inputs)
+    throw bad(n.name, n.op + " takes " + (spec->inputs == kAnyInputs ? "at least 1" : std::to_string(spec->inputs)) +
+                          " input(s), got " + std::to_string(n.inputs.size()));
   n.rank = n.inputs.empty() ? 4 : defined.at(n.inputs[0]);
   if (n.op == "input") {
     if (seen_input) throw bad(n.name, "more than one input op");
