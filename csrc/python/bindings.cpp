@@ -14,6 +14,8 @@
 #include "graph/plan.hpp"
 #include "graph/prep.hpp"
 #include "model.hpp"
+#include "planner/op_handler.hpp"
+#include "planner/thresholds.hpp"
 #include "ops/bconv2d/bconv2d_kernels.hpp"
 #include "ops/bitpack/bitpack_kernels.hpp"
 #include "threadpool.hpp"
@@ -237,6 +239,25 @@ py::list run_model(Model& m, const py::array& x) {
 
 void bind_model(py::module_& m) {
   py::register_exception_translator(&translate_errors);
+  m.def("known_ops", &known_ops, "The file ops the native planner reads, as its messages list them.");
+  m.def("integer_thresholds",
+        [](FArr A, FArr B, int64_t kbits, int act, float lo, float hi, py::object thr, py::object slope) -> py::object {
+          const int OC = int(A.size());
+          if (A.ndim() != 1 || B.ndim() != 1 || B.size() != A.size()) throw py::value_error("A and B must be 1-D, equal length");
+          if (kbits < 1 || kbits >= (int64_t(1) << 24)) throw py::value_error("kbits must be in [1, 2^24)");
+          const AVec<float> t = to_vec<float>(thr, "thr"), s = to_vec<float>(slope, "slope");
+          if ((!t.empty() && t.size() != size_t(OC)) || (!s.empty() && s.size() != size_t(OC)))
+            throw py::value_error("thr and slope need one value per channel");
+          IntThresholds out;
+          if (!integer_thresholds(A.data(), B.data(), OC, kbits, act, lo, hi, t.empty() ? nullptr : t.data(),
+                                  s.empty() ? nullptr : s.data(), out))
+            return py::none();
+          return py::make_tuple(py::array_t<int32_t>(OC, out.T.data()), py::array_t<int32_t>(OC, out.sgn.data()));
+        },
+        py::arg("A"), py::arg("B"), py::arg("kbits"), py::arg("act") = 0, py::arg("lo") = -1.f, py::arg("hi") = 1.f,
+        py::arg("thr") = py::none(), py::arg("slope") = py::none(),
+        "(T, sgn) int32 with bit(dot) = sgn * dot < T for every dot in [-kbits, kbits] (the planner's BN + sign "
+        "folding, planner/thresholds.hpp), or None when the bit is not monotone in dot.");
   py::class_<Model>(m, "Model", "A .dbnn model planned by the native core (loader + planner + kernels).")
       .def_static("load", &load_model, py::arg("source"), py::arg("threads") = 0, py::arg("path") = "",
                   py::arg("max_bytes") = 0,

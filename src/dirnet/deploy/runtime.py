@@ -1,16 +1,20 @@
 """``load(path)``: a .dbnn file as a callable that runs natively.
 
-The whole graph runs in C++ (one call from Python per inference, the GIL
+Reading, validating and planning the file happen in the native core
+(``dirnet._kernels.Model``: csrc/core/loader, csrc/core/planner), and the
+whole graph runs in C++ (one call from Python per inference, the GIL
 released); this wrapper only checks the input and converts types.
 """
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dirnet.deploy import fileformat, planner
+from dirnet.deploy import fileformat
 
 MAX_THREADS = 1024  # the native plan's limit (csrc/plan.cpp, checked_threads)
 
@@ -18,17 +22,21 @@ MAX_THREADS = 1024  # the native plan's limit (csrc/plan.cpp, checked_threads)
 class DeployedModel:
     """A loaded .dbnn model: ``model(x)`` maps an NCHW float batch to logits.
 
-    Accepts a torch tensor (returns a torch tensor) or a numpy array (returns
-    an array). Any spatial size the graph allows works; the plan re-resolves
+    Accepts a torch tensor (returns torch tensors) or a numpy array (returns
+    arrays). Any spatial size the graph allows works; the plan re-resolves
     buffers when the input shape changes.
+
+    A model exported with one output returns it; one whose header lists
+    several ``outputs`` returns them as the exported model did: a tuple when
+    their names are the indices "0", "1", ..., else a dict by name.
     """
 
-    def __init__(self, path: str, header: dict, plan: Any, out_rank: int, ops: list[str]):
+    def __init__(self, path: str, model: Any):
         self.path = path
-        self.header = header
-        self._plan = plan
-        self._out_rank = out_rank
-        self.ops = ops
+        self._model = model  # dirnet._kernels.Model
+        self.header = json.loads(model.header_json)
+        self.ops: list[str] = list(model.describe)
+        self.output_names: list[str] = [name for name, _ in model.outputs]
 
     # -- metadata
     @property
@@ -50,11 +58,11 @@ class DeployedModel:
 
     @property
     def threads(self) -> int:
-        return self._plan.threads
+        return self._model.threads
 
     @property
     def kernel_path(self) -> str:
-        return self._plan.path
+        return self._model.path
 
     def __repr__(self) -> str:
         return (f"DeployedModel({self.path!r}, arch={self.header.get('architecture')}, "
@@ -87,24 +95,27 @@ class DeployedModel:
             raise ValueError(f"input has an empty dimension: {tuple(x.shape)}")
         return x, is_torch
 
-    def _finish(self, out: np.ndarray, is_torch: bool):
-        if self._out_rank == 2:
-            out = out.reshape(out.shape[0], out.shape[1])
+    def _finish(self, outs: list[np.ndarray], is_torch: bool):
         if is_torch:
             import torch
 
-            return torch.from_numpy(out)
-        return out
+            outs = [torch.from_numpy(o) for o in outs]
+        if "outputs" not in self.header:  # one output, named after its value
+            return outs[0]
+        names = self.output_names
+        if names == [str(i) for i in range(len(names))]:
+            return tuple(outs)
+        return dict(zip(names, outs))
 
     def __call__(self, x: Any):
         arr, is_torch = self._to_array(x)
-        return self._finish(self._plan.run(arr), is_torch)
+        return self._finish(self._model.run(arr), is_torch)
 
     def profile(self, x: Any, reps: int = 10) -> list[tuple[str, float]]:
         """Median seconds per native op over ``reps`` runs (first entry: input layout)."""
         arr, _ = self._to_array(x)
-        times = self._plan.profile(arr, int(reps))
-        return list(zip(self._plan.op_names(), times))
+        times = self._model.profile(arr, int(reps))
+        return list(zip(self._model.op_names(), times))
 
 
 def load(
@@ -133,13 +144,12 @@ def load(
                                    or max_memory < 1):
         raise ValueError(f"max_memory must be a positive number of bytes, got {max_memory!r}")
     path = os.fspath(path)
-    header, tensors = fileformat.read(path)
-    try:
-        plan, out_rank, ops = planner.build(header, tensors, threads or 0, kernel or "")
-    except fileformat.FormatError:
-        raise
-    except (ValueError, TypeError, OverflowError) as exc:  # rejected by the native plan builder
-        raise fileformat.FormatError(f"{path}: invalid graph: {exc}") from None
-    if max_memory is not None:
-        plan.set_max_bytes(int(max_memory))
-    return DeployedModel(path, header, plan, out_rank, ops)
+    if not Path(path).exists():
+        raise FileNotFoundError(f"no such .dbnn file: {path}")
+    if not Path(path).is_file():
+        raise fileformat.FormatError(f"{path} is not a regular file")
+    from dirnet.deploy._native import kernels
+
+    # A bad file raises fileformat.FormatError from the native loader and planner.
+    model = kernels().Model.load(path, threads=threads or 0, path=kernel or "", max_bytes=max_memory or 0)
+    return DeployedModel(path, model)
