@@ -163,8 +163,8 @@ def test_unsupported_module_named(tmp_path):
     model(torch.zeros(1, 3, 8, 8))
     with pytest.raises(exporter.ExportError, match=r"'1'.*GELU"):
         exporter.export(model, tmp_path / "m.dbnn")
-    dw = nn.Sequential(nn.Conv2d(4, 4, 3, groups=4))
-    with pytest.raises(exporter.ExportError, match="groups=4"):
+    dw = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1, groups=4, padding_mode="reflect"))  # grouped: gconv2d
+    with pytest.raises(exporter.ExportError, match="padding_mode='reflect'"):
         exporter.export(dw, tmp_path / "m.dbnn")
 
 
@@ -175,13 +175,17 @@ def test_op_registry_keeps_the_lists_and_dispatch():
     from dirnet.nn import RPReLU
 
     assert exporter.SUPPORTED == (
-        "Conv2d (groups=1), BinaryConv2d, Linear, BinaryLinear, BatchNorm1d/2d, Hardtanh, ReLU, ReLU6, "
+        "Conv2d (grouped/depthwise: gconv2d), BinaryConv2d, Linear, BinaryLinear, BatchNorm1d/2d, "
+        "Hardtanh, ReLU, ReLU6, "
         "PReLU, RPReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Identity, Dropout, "
-        "OptionAShortcut, residual '+', relu/hardtanh/flatten/mean functions")
+        "OptionAShortcut, darts Zero, residual '+', "
+        "relu/hardtanh/flatten/mean/cat(dim=1)/x[:, :, h0:h1, w0:w1]/F.pad (zeros) functions")
     assert planner.KNOWN == ("conv2d", "bconv2d", "linear", "blinear", "hardtanh", "relu", "prelu", "input",
                              "affine", "add", "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "flatten",
                              "shortcut_a")
-    assert set(exporter._leaf_types()) == {BinaryConv2d, BinaryLinear, RPReLU, OptionAShortcut}
+    from dirnet.models.darts_ops import Zero
+
+    assert set(exporter._leaf_types()) == {BinaryConv2d, BinaryLinear, RPReLU, OptionAShortcut, Zero}
     # nearest registered class wins: BinaryConv2d before Conv2d, ReLU6 before Hardtanh
     conv = dirnet.methods.get("bnn").conv2d(4, 4, 3)
     assert ops.module_spec(conv).name == "bconv2d" and ops.module_spec(nn.Conv2d(1, 1, 1)).name == "conv2d"

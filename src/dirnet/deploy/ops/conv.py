@@ -56,9 +56,10 @@ def _geometry_attrs(tt, raw, attrs, name):
 
 
 def _write_conv(w, node, m: nn.Conv2d, name: str, x: str) -> str:
-    if m.groups != 1:
-        raise ExportError(f"Conv2d {name!r} has groups={m.groups}: grouped/depthwise convolutions "
-                          "are not supported by the native runtime")
+    if m.groups != 1:  # grouped / depthwise: its own file op (ops/gconv.py)
+        from dirnet.deploy.ops.gconv import write_gconv
+
+        return write_gconv(w, node, m, name, x)
     if m.padding_mode != "zeros":
         raise ExportError(f"Conv2d {name!r}: padding_mode={m.padding_mode!r} is not supported")
     pads = conv_pads(m)
@@ -86,8 +87,8 @@ def _conv_geometry(node):
 
 
 register(OpSpec(
-    "conv2d", modules=lambda: (nn.Conv2d,), write_module=_write_conv, check_module=_check_groups,
-    supports="Conv2d (groups=1)", doc_order=10,
+    "conv2d", modules=lambda: (nn.Conv2d,), write_module=_write_conv,
+    supports="Conv2d (grouped/depthwise: gconv2d)", doc_order=10,
     parse=_parse_conv, in_rank=4, role="conv", geometry=_conv_geometry,
 ))
 
