@@ -12,6 +12,7 @@
 #include <fstream>
 #include <limits>
 #include <new>
+#include <set>
 #include <utility>
 
 #include "loader/sha256.hpp"
@@ -367,6 +368,20 @@ void check_op(const json& op, size_t i, const std::string& where) {
   need(!op.contains("tensors") || get(op, "tensors").is_object(), where, at + ": 'tensors' must be an object");
 }
 
+// The optional "output_structure" of a multi-output file: what the exported
+// model returned ("tuple", "list" or "dict"); a tuple's or list's outputs are
+// named "0", "1", ... in order, so a reader can rebuild it.
+void check_output_structure(const json& h, const json& outs, const std::string& where) {
+  const json& s = get(h, "output_structure");
+  if (s.is_null()) return;
+  need(s.is_string() && (s == "tuple" || s == "list" || s == "dict"), where,
+       "output_structure must be 'tuple', 'list' or 'dict'");
+  if (s == "dict") return;
+  for (size_t i = 0; i < outs.size(); ++i)
+    need(outs[i]["name"] == std::to_string(i), where,
+         "the outputs of a " + s.get<std::string>() + " must be named '0', '1', ... in order");
+}
+
 // "output" (one value) and/or "outputs" ([{name, value}, ...], multi-output
 // graphs): at least one of them, each well-formed where present.
 void check_outputs(const json& h, const std::string& where) {
@@ -380,6 +395,9 @@ void check_outputs(const json& h, const std::string& where) {
     ok = outs[i].is_object() && get(outs[i], "name").is_string() && get(outs[i], "value").is_string();
   need(ok, where, "'outputs' must be a non-empty list of {\"name\": str, \"value\": str} objects");
   need(!h.contains("output") || get(h, "output").is_string(), where, "graph output must be a value name");
+  std::set<std::string> names;
+  for (const json& o : outs) need(names.insert(o["name"].get<std::string>()).second, where, "output names must be unique");
+  check_output_structure(h, outs, where);
 }
 
 void verify_checksum(const DbnnFile& f) {

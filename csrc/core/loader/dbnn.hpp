@@ -58,7 +58,8 @@ DbnnFile read_dbnn_memory(const void* data, size_t size, const std::string& wher
 
 // The top-level schema check of a parsed header (fileformat.check_header),
 // plus the optional "outputs": [{"name": str, "value": str}, ...] of
-// multi-output graphs, accepted in place of or beside "output". FormatError
+// multi-output graphs, accepted in place of or beside "output" (names unique;
+// with "output_structure" "tuple" or "list" they are "0", "1", ...). FormatError
 // "<where>: <problem>". read_dbnn_* run it already.
 void check_header(const nlohmann::json& header, const std::string& where);
 

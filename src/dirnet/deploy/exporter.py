@@ -193,6 +193,32 @@ def _shape_prop(gm: fx.GraphModule, input_size: tuple[int, int, int] | None, cha
     raise ExportError(f"the model does not run on inputs of size {candidates}: {last}; pass input_size=(C, H, W)")
 
 
+def _graph_outputs(writer: _GraphWriter, out: Any):
+    """What forward returns: (value, None, None) for one tensor, else (None,
+    [{"name", "value"}, ...], "tuple" | "list" | "dict") for a flat tuple, list
+    or dict of tensors (names: the index as a string, or the dict key)."""
+    if isinstance(out, fx.Node):
+        return writer.arg(out, "output"), None, None
+    if isinstance(out, (tuple, list)):
+        structure, items = ("tuple" if isinstance(out, tuple) else "list"), [(str(i), v) for i, v in enumerate(out)]
+    elif isinstance(out, dict):
+        structure, items = "dict", list(out.items())
+        bad = [k for k, _ in items if not isinstance(k, str)]
+        if bad:
+            raise ExportError(f"the model returns a dict with key {bad[0]!r}: output names must be strings")
+    else:
+        raise ExportError(f"the model must return a tensor, or a tuple, list or dict of tensors; got {out!r}")
+    if not items:
+        raise ExportError(f"the model returns an empty {structure}: nothing to export")
+    outputs = []
+    for name, v in items:
+        if not isinstance(v, fx.Node):
+            raise ExportError(f"output {name!r}: only tensors computed by the model can be returned "
+                              f"(nested tuples, lists and dicts are not supported), got {type(v).__name__}")
+        outputs.append({"name": name, "value": writer.arg(v, f"output {name!r}")})
+    return None, outputs, structure
+
+
 def export(
     model: nn.Module,
     path: str | os.PathLike,
@@ -242,6 +268,8 @@ def export(
         writer = _GraphWriter(precision)
         modules = dict(gm.named_modules())
         output: str | None = None
+        outputs: list[dict[str, str]] | None = None
+        structure: str | None = None
         input_value: str | None = None
         for node in gm.graph.nodes:
             if node.op == "placeholder":
@@ -258,15 +286,10 @@ def export(
                 raise ExportError(f"the model reads the attribute {node.target!r} as a tensor in forward; "
                                   "only parameters inside supported modules can be exported")
             elif node.op == "output":
-                out = node.args[0]
-                if isinstance(out, (tuple, list)):
-                    if len(out) != 1:
-                        raise ExportError("the model must return a single tensor")
-                    out = out[0]
-                output = writer.arg(out, "output")
-        if output is None or input_value is None:
+                output, outputs, structure = _graph_outputs(writer, node.args[0])
+        if (output is None and outputs is None) or input_value is None:
             raise ExportError("the traced graph has no input or no output")
-        if output == input_value:
+        if output == input_value or (outputs and any(o["value"] == input_value for o in outputs)):
             raise ExportError("the model returns its input unchanged: nothing to export")
     finally:
         model.train(was_training)
@@ -282,8 +305,16 @@ def export(
         "input": {"channels": int(size[0]), "size_hint": [int(v) for v in size], "layout": "NCHW"},
         "class_names": class_names,
         "graph": writer.ops,
-        "output": output,
     }
+    # One tensor: "output" (the form every reader knows). A tuple, list or
+    # dict: "outputs" in order plus "output_structure", and no "output", so
+    # that a reader that knows only one output refuses the file instead of
+    # returning part of it.
+    if outputs is None:
+        header["output"] = output
+    else:
+        header["outputs"] = outputs
+        header["output_structure"] = structure
     for key, value in (extra or {}).items():
         if key in header:
             raise ValueError(f"extra header entry {key!r} would overwrite a reserved field")

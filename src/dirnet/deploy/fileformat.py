@@ -6,7 +6,8 @@ Layout (format version 1)::
                           weights (fp16 or fp32), per-channel vectors (fp32)
     metadata["dirnet"]    JSON: format, version, precision, conventions,
                           input (channels, size hint), class_names, graph
-                          (ops in topological order), output, tensors_sha256,
+                          (ops in topological order), output (or outputs and
+                          output_structure: multi-output models), tensors_sha256,
                           and extra entries (e.g. data, from ``dirnet export``)
 
 ``tensors_sha256`` is the hex SHA-256 of the tensor data, so a flipped bit in
@@ -194,4 +195,31 @@ def check_header(header: Any, where: str = "header") -> None:
         _need(isinstance(op.get("output"), str), where, f"graph op {i} ({op.get('name')}): no output name")
         _need(isinstance(op.get("attrs", {}), dict), where, f"graph op {i}: 'attrs' must be an object")
         _need(isinstance(op.get("tensors", {}), dict), where, f"graph op {i}: 'tensors' must be an object")
-    _need(isinstance(header.get("output"), str), where, "missing graph output")
+    check_outputs(header, where)
+
+
+OUTPUT_STRUCTURES = ("tuple", "list", "dict")
+
+
+def check_outputs(header: dict, where: str = "header") -> None:
+    """``output`` (one value) or ``outputs`` (``[{"name", "value"}, ...]``, a model
+    returning a tuple, list or dict) with the optional ``output_structure``:
+    tuples and lists name their outputs "0", "1", ... in order; names are unique."""
+    outs = header.get("outputs")
+    if outs is None:
+        _need(isinstance(header.get("output"), str), where, "missing graph output")
+        return
+    _need(isinstance(outs, list) and 0 < len(outs) <= MAX_OPS and all(
+        isinstance(o, dict) and isinstance(o.get("name"), str) and isinstance(o.get("value"), str) for o in outs),
+        where, "'outputs' must be a non-empty list of {\"name\": str, \"value\": str} objects")
+    _need("output" not in header or isinstance(header["output"], str), where, "graph output must be a value name")
+    names = [o["name"] for o in outs]
+    _need(len(set(names)) == len(names), where, "output names must be unique")
+    structure = header.get("output_structure")
+    if structure is None:
+        return
+    _need(structure in OUTPUT_STRUCTURES, where,
+          "output_structure must be 'tuple', 'list' or 'dict'")
+    if structure != "dict":
+        _need(names == [str(i) for i in range(len(names))], where,
+              f"the outputs of a {structure} must be named '0', '1', ... in order")

@@ -112,6 +112,6 @@ def leaf_types() -> tuple[type, ...]:
 # One module per op family; import order is registration order (it fixes the
 # order of ``known()`` within each role).
 _MODULES = ("conv", "linear", "input", "batchnorm", "add", "activations", "pooling", "flatten", "shortcut",
-            "concat", "spatial")
+            "concat", "spatial", "unary", "mul")
 for _m in _MODULES:
     importlib.import_module(f"{__name__}.{_m}")
