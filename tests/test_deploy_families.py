@@ -2,8 +2,8 @@
 (``gconv2d``), channel concat (``concat``) and DARTS' ``slice`` / ``pad`` /
 ``zero`` ops, full precision and dirnet-binarized, on every kernel path.
 
-The files are loaded with the native core (``dirnet._kernels.Model``: the C++
-loader and planner), the same engine ``dirnet.deploy.load`` runs.
+Loaded with ``dirnet.deploy.load`` (the native loader and planner) with each
+kernel path forced.
 """
 from __future__ import annotations
 
@@ -40,11 +40,11 @@ def _randomize(model: nn.Module, seed: int, size=(3, 32, 32)) -> nn.Module:
 
 
 def _load(path, kernel: str, threads: int = 2):
-    return kernels().Model.load(str(path), threads=threads, path=kernel)
+    return dirnet.deploy.load(path, threads=threads, kernel=kernel)
 
 
 def _run(path, kernel: str, x: torch.Tensor) -> np.ndarray:
-    return _load(path, kernel).run(x.numpy())[0]
+    return _load(path, kernel)(x).numpy()
 
 
 FAMILIES = {
@@ -240,4 +240,4 @@ def test_concat_shape_mismatch_names_the_op(tmp_path):
     fileformat.write(bad, header, tensors)
     m = _load(bad, PATHS[-1], threads=1)
     with pytest.raises(ValueError, match=repr(cat["name"]) + ".*differ"):
-        m.run(np.zeros((1, 4, 8, 8), np.float32))
+        m(np.zeros((1, 4, 8, 8), np.float32))
