@@ -170,7 +170,7 @@ def test_unsupported_module_named(tmp_path):
 
 def test_op_registry_keeps_the_lists_and_dispatch():
     """The registry (dirnet.deploy.ops) rebuilds the exact lists the messages always printed."""
-    from dirnet.deploy import ops, planner
+    from dirnet.deploy import ops
     from dirnet.models.shortcut import OptionAShortcut
     from dirnet.nn import RPReLU
 
@@ -180,9 +180,10 @@ def test_op_registry_keeps_the_lists_and_dispatch():
         "PReLU, RPReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Identity, Dropout, "
         "OptionAShortcut, darts Zero, residual '+', "
         "relu/hardtanh/flatten/mean/cat(dim=1)/x[:, :, h0:h1, w0:w1]/F.pad (zeros) functions")
-    assert planner.KNOWN == ("conv2d", "bconv2d", "linear", "blinear", "hardtanh", "relu", "prelu", "input",
-                             "affine", "add", "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "flatten",
-                             "shortcut_a")
+    # the file ops the native planner reads (C++ op handlers), as its messages list them
+    assert set(kernels().known_ops().split(", ")) >= {
+        "conv2d", "bconv2d", "linear", "blinear", "hardtanh", "relu", "prelu", "input", "affine", "add",
+        "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "flatten", "shortcut_a"}
     from dirnet.models.darts_ops import Zero
 
     assert set(exporter._leaf_types()) == {BinaryConv2d, BinaryLinear, RPReLU, OptionAShortcut, Zero}
@@ -191,11 +192,6 @@ def test_op_registry_keeps_the_lists_and_dispatch():
     assert ops.module_spec(conv).name == "bconv2d" and ops.module_spec(nn.Conv2d(1, 1, 1)).name == "conv2d"
     assert ops.module_spec(nn.ReLU6()).name == "relu6" and ops.module_spec(nn.Hardtanh()).name == "hardtanh"
     assert ops.module_spec(nn.GELU()) is None
-    for spec in ops.specs():
-        if spec.role == "conv":
-            assert spec.geometry is not None
-        if spec.role == "act":
-            assert spec.act_bounds is not None and spec.emit is not None
 
 
 def test_generic_supported_ops(tmp_path):

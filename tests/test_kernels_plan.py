@@ -126,8 +126,6 @@ def _decode_readout(dots):
        neg=st.booleans(), zero_gamma=st.booleans())
 def test_threshold_epilogue_equals_float_path(path, c, oc, seed, neg, zero_gamma):
     """BN + hardtanh + sign folded into integer thresholds gives the float path's bits."""
-    from dirnet.deploy.thresholds import integer_thresholds
-
     rng = np.random.default_rng(seed)
     n, h, w = 1, 5, 4
     x = rng.standard_normal((n, h, w, c)).astype(np.float32)
@@ -141,7 +139,7 @@ def test_threshold_epilogue_equals_float_path(path, c, oc, seed, neg, zero_gamma
     thr = (rng.standard_normal(oc) * 0.5).astype(np.float32)
     thr[::4] = 1.0  # at the hardtanh bound
     kbits = 9 * c
-    T, sgn = integer_thresholds(A, B, kbits, act="hardtanh", lo=-1.0, hi=1.0, thr=thr)
+    T, sgn = K.integer_thresholds(A, B, kbits, act=1, lo=-1.0, hi=1.0, thr=thr)  # the C++ planner's folding
     outs = []
     for mode in ("float", "thresh"):
         p = K.Plan(1, path)

@@ -1,8 +1,8 @@
 """The registry of deployment ops: one module per op family, each registering :class:`OpSpec` s.
 
-``dirnet.deploy.exporter`` and ``dirnet.deploy.planner`` know no op by
-itself: they look ops up here (by file op name, torch module type, function or
-tensor method). Adding an op on the Python side is one new module in this
+``dirnet.deploy.exporter`` knows no op by itself: it looks ops up here (by
+torch module type, function or tensor method). Reading a file op is the
+native planner's (csrc/core/planner/, csrc/core/ops/*/*_graph.cpp). Adding an op on the Python side is one new module in this
 package (listed in ``_MODULES`` below) that calls :func:`register`; see
 docs/deploy.md, "Adding an op".
 """
@@ -13,11 +13,10 @@ from typing import Any
 
 from dirnet.deploy.ops.base import ExportError, OpSpec
 
-__all__ = ["OpSpec", "ExportError", "register", "file_op", "module_spec", "function_spec", "method_spec",
-           "known", "supported", "leaf_types", "specs"]
+__all__ = ["OpSpec", "ExportError", "register", "module_spec", "function_spec", "method_spec",
+           "supported", "leaf_types", "specs"]
 
 _SPECS: list[OpSpec] = []
-BY_NAME: dict[str, OpSpec] = {}  # file op name -> spec
 _FUNCTIONS: dict[Any, OpSpec] = {}
 _METHODS: dict[str, OpSpec] = {}
 _by_type: dict[type, OpSpec] | None = None  # filled on first use (module types are imported lazily)
@@ -29,8 +28,6 @@ def register(spec: OpSpec) -> OpSpec:
         raise ValueError(f"op {spec.name!r} is registered twice")
     global _by_type
     _SPECS.append(spec)
-    if spec.is_file_op:
-        BY_NAME[spec.name] = spec
     for f in spec.functions:
         if f in _FUNCTIONS:
             raise ValueError(f"function {f!r} is claimed by {_FUNCTIONS[f].name!r} and {spec.name!r}")
@@ -82,16 +79,6 @@ def method_spec(name: Any) -> OpSpec | None:
     return _METHODS.get(name) if isinstance(name, str) else None
 
 
-def file_op(name: str) -> OpSpec | None:
-    return BY_NAME.get(name)
-
-
-def known() -> tuple[str, ...]:
-    """The file ops this dirnet reads: conv-like ops, activations, then the rest (registration order)."""
-    ops = [s for s in _SPECS if s.is_file_op]
-    order = {"conv": 0, "act": 1}
-    return tuple(s.name for s in sorted(ops, key=lambda s: order.get(s.role, 2)))
-
 
 def supported() -> str:
     """The list of what can be exported, as ExportError messages print it."""
@@ -109,9 +96,8 @@ def leaf_types() -> tuple[type, ...]:
     return tuple(out)
 
 
-# One module per op family; import order is registration order (it fixes the
-# order of ``known()`` within each role).
-_MODULES = ("conv", "linear", "input", "batchnorm", "add", "activations", "pooling", "flatten", "shortcut",
+# One module per op family; import order is registration order.
+_MODULES = ("conv", "linear", "batchnorm", "add", "activations", "pooling", "flatten", "shortcut",
             "concat", "spatial", "unary", "mul")
 for _m in _MODULES:
     importlib.import_module(f"{__name__}.{_m}")

@@ -1,8 +1,8 @@
 """Activations: ``Hardtanh`` / ``ReLU6`` (file op ``hardtanh``), ``ReLU`` (``relu``), ``PReLU``
 (``prelu``) and ``RPReLU`` (written as affine -> prelu -> affine).
 
-File activations fuse into a preceding conv's epilogue (``role="act"``,
-``act_code`` = the native activation enum); on their own they are an eltwise op.
+The native planner fuses file activations into a preceding conv's epilogue;
+on their own they are an eltwise op (csrc/core/ops/activations/).
 """
 from __future__ import annotations
 
@@ -12,20 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dirnet.deploy.ops import register
-from dirnet.deploy.ops.base import MAX_CH, ExportError, OpSpec, bad, get_float, np32
-
-
-def _act_emitter(code: int, bounds):
-    def emit(plan, n, ins, out) -> None:
-        lo, hi = bounds(n)
-        plan.add_eltwise(n.name, ins[0], -1, out, act=code, lo=lo, hi=hi, slope=n.arrays.get("slope"))
-
-    return emit
-
-
-def _no_bounds(node) -> tuple[float, float]:
-    return -1.0, 1.0
-
+from dirnet.deploy.ops.base import ExportError, OpSpec, np32
 
 # -- hardtanh
 
@@ -40,22 +27,11 @@ def _write_hardtanh_call(w, name, x, args, kwargs, fname):
     return w.emit("hardtanh", name, [x], w.rank[x], {"min": float(lo), "max": float(hi)})
 
 
-def _parse_hardtanh(tt, raw, node, attrs, name) -> None:
-    lo, hi = get_float(attrs, "min", name), get_float(attrs, "max", name)
-    if not lo <= hi:
-        raise bad(name, "hardtanh needs min <= max")
-
-
-def _hardtanh_bounds(node) -> tuple[float, float]:
-    return get_float(node.attrs, "min", node.name), get_float(node.attrs, "max", node.name)
-
 
 register(OpSpec(
     "hardtanh", modules=lambda: (nn.Hardtanh,), write_module=_write_hardtanh_module,
     functions=(F.hardtanh, F.hardtanh_), write_call=_write_hardtanh_call,
     supports="Hardtanh", doc_order=30, supports_calls="hardtanh", calls_order=2,
-    parse=_parse_hardtanh, role="act", act_code=1, act_bounds=_hardtanh_bounds,
-    emit=_act_emitter(1, _hardtanh_bounds),
 ))
 
 
@@ -72,8 +48,6 @@ register(OpSpec(
     write_call=lambda w, name, x, args, kwargs, fname: w.emit("relu", name, [x], w.rank[x]),
     write_method=_write_relu_method,
     supports="ReLU", doc_order=31, supports_calls="relu", calls_order=1,
-    parse=lambda tt, raw, node, attrs, name: None, role="act", act_code=2, act_bounds=_no_bounds,
-    emit=_act_emitter(2, _no_bounds),
 ))
 
 
@@ -96,19 +70,10 @@ def _write_prelu(w, node, m: nn.PReLU, name: str, x: str) -> str:
                   {"slope": w.tensor(name, "slope", np32(m.weight).reshape(-1))})
 
 
-def _parse_prelu(tt, raw, node, attrs, name) -> None:
-    ref = raw.get("tensors", {}).get("slope")
-    arr = tt.t.get(ref) if isinstance(ref, str) else None
-    if arr is None or arr.ndim != 1 or arr.size < 1 or arr.size > MAX_CH:
-        raise bad(name, "missing or malformed PReLU slope")
-    node.arrays["slope"] = tt.vec(raw, "slope", arr.size)
-
 
 register(OpSpec(
     "prelu", modules=lambda: (nn.PReLU,), write_module=_write_prelu,
     supports="PReLU", doc_order=33,
-    parse=_parse_prelu, role="act", act_code=3, act_bounds=_no_bounds,
-    emit=_act_emitter(3, _no_bounds),
 ))
 
 

@@ -6,7 +6,7 @@ import operator
 import torch
 
 from dirnet.deploy.ops import register
-from dirnet.deploy.ops.base import OpSpec, bad
+from dirnet.deploy.ops.base import OpSpec
 
 
 def _write_call(w, name, x, args, kwargs, fname):
@@ -19,17 +19,8 @@ def _write_call(w, name, x, args, kwargs, fname):
     return None
 
 
-def _parse_add(tt, raw, node, attrs, name) -> None:
-    if tt.ranks[node.inputs[0]] != tt.ranks[node.inputs[1]]:
-        raise bad(name, "add of tensors of different rank")
-
-
-def _emit_add(plan, n, ins, out) -> None:
-    plan.add_eltwise(n.name, ins[0], ins[1], out)
-
 
 register(OpSpec(
     "add", functions=(operator.add, operator.iadd, torch.add), methods=("add", "add_", "__add__", "__iadd__"),
     raw_args=True, write_call=_write_call, write_method=_write_call, supports="residual '+'", doc_order=70,
-    parse=_parse_add, inputs=2, emit=_emit_add,
 ))

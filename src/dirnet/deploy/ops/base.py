@@ -6,14 +6,12 @@ modules/functions that export to the same file op):
 * **export** (``dirnet.deploy.exporter``): which torch modules, functions and
   tensor methods it matches, how a match is validated and written into the
   ``.dbnn`` graph (``write_module`` / ``write_call``);
-* **load** (``dirnet.deploy.planner``): for a file op, how its attributes and
-  tensors are validated (``parse``), how many inputs it takes, the rank it
-  needs and produces, and how the planner emits it when no fusion absorbed it
-  (``emit``); conv-like ops and activations also describe what the fusion
-  passes need (``role``, ``geometry``, ``act_code``, ``act_bounds``).
+* **load**: nothing here. Reading, validating and planning a file op is the
+  native core's (one ``*_graph.cpp`` per op family under csrc/core/ops/, the
+  passes in csrc/core/planner/).
 
-A spec that only exports (``Identity``, ``RPReLU``, ``x.mean((2, 3))``) has no
-``parse``; its writer emits other file ops.
+A spec whose writer emits other file ops (``Identity``, ``RPReLU``,
+``x.mean((2, 3))``) is named by a unique label instead of a file op.
 """
 from __future__ import annotations
 
@@ -24,10 +22,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from dirnet.deploy.fileformat import FormatError
-
-MAX_CH = 1 << 20
-
 
 class ExportError(ValueError):
     """The model contains something the native runtime cannot run."""
@@ -37,13 +31,13 @@ class ExportError(ValueError):
 class OpSpec:
     """One op of the deployment path (see the module docstring).
 
-    ``name`` is the op type written to the file when ``parse`` is given, else
-    a unique label. Writers take the ``_GraphWriter`` (``w``) and return the
-    value name of their result; ``write_call`` / ``write_method`` return None
-    when the call's arguments do not match (the exporter then raises its usual
-    error). ``write_call`` gets ``x`` = the first argument as a graph value
-    (the exporter refuses a call whose first argument is not a tensor of the
-    model), or None with ``raw_args`` (it reads its operands itself).
+    ``name`` is the file op type it writes, or a unique label. Writers take the
+    ``_GraphWriter`` (``w``) and return the value name of their result;
+    ``write_call`` / ``write_method`` return None when the call's arguments do not
+    match (the exporter then raises its usual error). ``write_call`` gets ``x`` =
+    the first argument as a graph value (the exporter refuses a call whose first
+    argument is not a tensor of the model), or None with ``raw_args`` (it reads
+    its operands itself).
     """
 
     name: str
@@ -61,21 +55,6 @@ class OpSpec:
     supports_calls: str = ""      # its entry in the list of functions (joined with '/')
     doc_order: int = 100          # where ``supports`` appears in that list
     calls_order: int = 100        # where ``supports_calls`` appears in the list of functions
-    # -- load side (file ops only)
-    parse: Callable[..., None] | None = None  # (tt, raw, node, attrs, name): validate, fill node.arrays
-    inputs: int = 1
-    in_rank: int | None = None    # required rank of the (first) input
-    out_rank: int | None = None   # rank of the output; None: that of the first input
-    role: str = ""                # "conv" (epilogue-fusable producer), "act" (fusable activation)
-    binary: bool = False          # conv role: reads packed bits
-    geometry: Callable[[Any], tuple] | None = None  # conv role: node -> (in_ch, stride, pads, dil, zero_pad)
-    act_code: int = 0             # act role: the native activation enum
-    act_bounds: Callable[[Any], tuple[float, float]] | None = None  # act role: node -> (lo, hi)
-    emit: Callable[..., None] | None = None  # (plan, node, inputs, out): the op on its own
-
-    @property
-    def is_file_op(self) -> bool:
-        return self.parse is not None
 
 
 # -- export helpers
@@ -118,67 +97,3 @@ def pair(v: Any) -> tuple[int, int]:
         return int(v[0]), int(v[1])
     return int(v), int(v)
 
-
-# -- load helpers
-
-
-def bad(node_name: str, msg: str) -> FormatError:
-    return FormatError(f"op {node_name!r}: {msg}")
-
-
-def get_int(attrs: dict, key: str, name: str, lo: int, hi: int) -> int:
-    v = attrs.get(key)
-    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-        raise bad(name, f"attribute {key!r} must be an integer in [{lo}, {hi}], got {v!r}")
-    return v
-
-
-def get_ints(attrs: dict, key: str, name: str, n: int, lo: int, hi: int) -> list[int]:
-    v = attrs.get(key)
-    if not isinstance(v, list) or len(v) != n or not all(
-        isinstance(e, int) and not isinstance(e, bool) and lo <= e <= hi for e in v
-    ):
-        raise bad(name, f"attribute {key!r} must be {n} integers in [{lo}, {hi}], got {v!r}")
-    return v
-
-
-def get_float(attrs: dict, key: str, name: str) -> float:
-    v = attrs.get(key)
-    if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v):
-        raise bad(name, f"attribute {key!r} must be a finite number, got {v!r}")
-    return float(v)
-
-
-class Tensors:
-    """The file's tensors, handed out only with the dtype and shape an op's attributes imply."""
-
-    def __init__(self, tensors: dict[str, np.ndarray], precision: str):
-        self.t = tensors
-        # full-precision weights: fp16 or fp32 (an fp16 file may keep some layers in fp32)
-        self.fp = (np.float16, np.float32)
-        self.in_channels = 0           # the header's input channels (set by the planner)
-        self.ranks: dict[str, int] = {}  # value -> rank of the values defined so far (set by the planner)
-
-    def get(self, node: dict, key: str, dtype, shape: tuple[int, ...], required: bool = True):
-        refs = node.get("tensors", {})
-        ref = refs.get(key)
-        if ref is None:
-            if required:
-                raise bad(node["name"], f"missing tensor {key!r}")
-            return None
-        if not isinstance(ref, str) or ref not in self.t:
-            raise bad(node["name"], f"tensor {key!r} refers to {ref!r}, which is not in the file")
-        a = self.t[ref]
-        if not isinstance(a, np.ndarray):
-            raise bad(node["name"], f"tensor {ref!r} is not an array")
-        allowed = dtype if isinstance(dtype, tuple) else (dtype,)
-        if a.dtype not in [np.dtype(d) for d in allowed]:
-            want = " or ".join(str(np.dtype(d)) for d in allowed)
-            raise bad(node["name"], f"tensor {ref!r} has dtype {a.dtype}, expected {want}")
-        if tuple(a.shape) != tuple(shape):
-            raise bad(node["name"], f"tensor {ref!r} has shape {tuple(a.shape)}, expected {tuple(shape)}")
-        return np.ascontiguousarray(a)
-
-    def vec(self, node: dict, key: str, n: int, required: bool = True):
-        a = self.get(node, key, np.float32, (n,), required)
-        return None if a is None else a.astype(np.float32)

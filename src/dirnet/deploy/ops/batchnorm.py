@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dirnet.deploy.ops import register
-from dirnet.deploy.ops.base import MAX_CH, ExportError, OpSpec, get_int
+from dirnet.deploy.ops.base import ExportError, OpSpec
 
 
 def bn_affine(m: nn.modules.batchnorm._BatchNorm) -> tuple[np.ndarray, np.ndarray]:
@@ -51,18 +51,8 @@ def _write_bn(w, node, m, name: str, x: str) -> str:
     return w.emit("affine", name, [x], r, {"channels": int(a.size)}, t)
 
 
-def _parse_affine(tt, raw, node, attrs, name) -> None:
-    c = get_int(attrs, "channels", name, 1, MAX_CH * 64)
-    node.arrays["scale"] = tt.vec(raw, "scale", c)
-    node.arrays["shift"] = tt.vec(raw, "shift", c)
-
-
-def _emit_affine(plan, n, ins, out) -> None:
-    plan.add_eltwise(n.name, ins[0], -1, out, A=n.arrays["scale"], B=n.arrays["shift"])
-
 
 register(OpSpec(
     "affine", modules=lambda: (nn.BatchNorm2d, nn.BatchNorm1d), write_module=_write_bn,
     supports="BatchNorm1d/2d", doc_order=20,
-    parse=_parse_affine, emit=_emit_affine,
 ))

@@ -30,8 +30,6 @@ register(OpSpec(
     functions=(torch.flatten,), methods=("flatten",), write_call=_write_flatten_call,
     write_method=_write_flatten_call,
     supports="Flatten", doc_order=50, supports_calls="flatten", calls_order=3,
-    parse=lambda tt, raw, node, attrs, name: None, out_rank=2,
-    emit=lambda plan, n, ins, out: plan.add_flatten(n.name, ins[0], out),
 ))
 
 

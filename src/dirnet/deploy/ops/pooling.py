@@ -10,22 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dirnet.deploy.ops import register
-from dirnet.deploy.ops.base import MAX_CH, ExportError, OpSpec, bad, get_int, get_ints, pair
-
-
-def _parse_window(tt, raw, node, attrs, name) -> list[int]:
-    k = get_ints(attrs, "kernel", name, 2, 1, 64)
-    get_ints(attrs, "stride", name, 2, 1, 64)
-    p = get_ints(attrs, "padding", name, 2, 0, 32)
-    if p[0] * 2 > k[0] or p[1] * 2 > k[1]:
-        raise bad(name, "padding must be at most half the kernel")
-    return k
-
-
-def _check_ceil_mode(attrs, name) -> None:
-    if not isinstance(attrs.get("ceil_mode"), bool):
-        raise bad(name, "ceil_mode must be a boolean")
-
+from dirnet.deploy.ops.base import ExportError, OpSpec, pair
 
 # -- maxpool2d
 
@@ -39,21 +24,10 @@ def _write_maxpool(w, node, m: nn.MaxPool2d, name: str, x: str) -> str:
         "ceil_mode": bool(m.ceil_mode)})
 
 
-def _parse_maxpool(tt, raw, node, attrs, name) -> None:
-    _parse_window(tt, raw, node, attrs, name)
-    get_ints(attrs, "dilation", name, 2, 1, 64)
-    _check_ceil_mode(attrs, name)
-
-
-def _emit_maxpool(plan, n, ins, out) -> None:
-    a = n.attrs
-    plan.add_maxpool(n.name, ins[0], out, a["kernel"], a["stride"], a["padding"], a["dilation"], a["ceil_mode"])
-
 
 register(OpSpec(
     "maxpool2d", modules=lambda: (nn.MaxPool2d,), write_module=_write_maxpool,
     supports="MaxPool2d", doc_order=40,
-    parse=_parse_maxpool, in_rank=4, emit=_emit_maxpool,
 ))
 
 
@@ -68,24 +42,10 @@ def _write_avgpool(w, node, m: nn.AvgPool2d, name: str, x: str) -> str:
         "divisor": int(m.divisor_override or 0)})
 
 
-def _parse_avgpool(tt, raw, node, attrs, name) -> None:
-    _parse_window(tt, raw, node, attrs, name)
-    get_int(attrs, "divisor", name, 0, 1 << 20)
-    if not isinstance(attrs.get("count_include_pad"), bool):
-        raise bad(name, "count_include_pad must be a boolean")
-    _check_ceil_mode(attrs, name)
-
-
-def _emit_avgpool(plan, n, ins, out) -> None:
-    a = n.attrs
-    plan.add_avgpool(n.name, ins[0], out, a["kernel"], a["stride"], a["padding"], a["ceil_mode"],
-                     a["count_include_pad"], a["divisor"])
-
 
 register(OpSpec(
     "avgpool2d", modules=lambda: (nn.AvgPool2d,), write_module=_write_avgpool,
     supports="AvgPool2d", doc_order=41,
-    parse=_parse_avgpool, in_rank=4, emit=_emit_avgpool,
 ))
 
 
@@ -106,9 +66,6 @@ register(OpSpec(
     write_call=lambda w, name, x, args, kwargs, fname: write_adaptive(
         w, name, x, kwargs.get("output_size", args[1] if len(args) > 1 else None)),
     supports="AdaptiveAvgPool2d", doc_order=42,
-    parse=lambda tt, raw, node, attrs, name: get_ints(attrs, "output_size", name, 2, 1, MAX_CH) and None,
-    in_rank=4,
-    emit=lambda plan, n, ins, out: plan.add_adaptive_avg(n.name, ins[0], out, *n.attrs["output_size"]),
 ))
 
 
