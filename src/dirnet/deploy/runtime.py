@@ -27,8 +27,9 @@ class DeployedModel:
     buffers when the input shape changes.
 
     A model exported with one output returns it; one whose header lists
-    several ``outputs`` returns them as the exported model did: a tuple when
-    their names are the indices "0", "1", ..., else a dict by name.
+    several ``outputs`` returns them as the exported model did: the tuple,
+    list or dict of its ``output_structure`` (files without one: a tuple
+    when the names are the indices "0", "1", ..., else a dict by name).
     """
 
     def __init__(self, path: str, model: Any):
@@ -103,9 +104,14 @@ class DeployedModel:
         if "outputs" not in self.header:  # one output, named after its value
             return outs[0]
         names = self.output_names
-        if names == [str(i) for i in range(len(names))]:
-            return tuple(outs)
-        return dict(zip(names, outs))
+        # the header's output_structure (checked by the loader); files without
+        # it: a tuple when the names are the indices, else a dict
+        structure = self.header.get("output_structure")
+        if structure is None:
+            structure = "tuple" if names == [str(i) for i in range(len(names))] else "dict"
+        if structure == "dict":
+            return dict(zip(names, outs))
+        return list(outs) if structure == "list" else tuple(outs)
 
     def __call__(self, x: Any):
         arr, is_torch = self._to_array(x)
