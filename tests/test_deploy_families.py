@@ -138,6 +138,8 @@ def test_gconv2d_layer_matches_torch(tmp_path, case):
     x = torch.randn(3, 3, 11, 12)
     with torch.no_grad():
         ref = model(x).numpy()
+    # BN and ReLU6 run in the gconv2d's epilogue (the planner's fuse_tails)
+    assert any(line.startswith("gconv2d ") and line.count("+") == 2 for line in _load(path, "reference").ops)
     for kernel in PATHS:
         got = _run(path, kernel, x)
         np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5, err_msg=f"{case} {kernel}")

@@ -77,6 +77,14 @@ struct ParseCtx {
   const TensorRef* lookup(const Node& n, const std::string& key) const;
 };
 
+// A per-channel epilogue act(A * x + B) the planner folds into an op that
+// offers emit_fused (a following affine and relu/hardtanh; empty A/B: 1, 0).
+struct FusedEpilogue {
+  std::vector<float> A, B;
+  int act = ACT_NONE;  // ACT_NONE, ACT_RELU or ACT_HARDTANH
+  float lo = -1.f, hi = 1.f;
+};
+
 // OpHandler::inputs of an op taking one or more inputs (concat).
 constexpr int kAnyInputs = -1;
 
@@ -94,6 +102,11 @@ struct OpHandler {
   // The op on its own (float inputs -> one float output); nullptr for the
   // ops the planner emits itself (input, conv-like ops).
   void (*emit)(Plan& plan, const Node& n, const std::vector<int>& ins, int out) = nullptr;
+  // Optional, for a role NONE op with one output per channel (gconv2d): the
+  // op with a following affine [+ relu/hardtanh] in its epilogue. The
+  // planner's fuse_tails pass uses it; it never touches the conv fusion.
+  void (*emit_fused)(Plan& plan, const Node& n, const std::vector<int>& ins, int out,
+                     const FusedEpilogue& ep) = nullptr;
 };
 
 // Every op this dirnet reads, in registration order (registry.cpp).

@@ -201,8 +201,17 @@ void conv_affine(const Node& n, std::vector<double>& A, std::vector<double>& B) 
     for (int i = 0; i < n.OC; ++i) B[size_t(i)] = (*b)[size_t(i)];
 }
 
+// An op with emit_fused (gconv2d) and the affine [+ relu/hardtanh] after it.
+struct Tail {
+  int head = -1;
+  std::vector<int> members;
+  std::string out_value;
+  FusedEpilogue ep;
+};
+
 struct Fusion {
   std::map<int, Group> groups;  // keyed by the index of their last member
+  std::map<int, Tail> tails;    // the same, for fuse_tails
   std::set<int> member;         // the other absorbed nodes (not emitted on their own)
 };
 
@@ -266,6 +275,50 @@ Fusion fuse_epilogues(const Graph& g, const Uses& uses) {
   return f;
 }
 
+// Each op offering emit_fused absorbs a following [affine] [relu/hardtanh]
+// (single consumers, not taken by a conv group). Kept apart from
+// fuse_epilogues: these ops have no residual, packed or threshold outputs.
+void fuse_tails(const Graph& g, const Uses& uses, Fusion& f) {
+  for (const Node& n : g.nodes) {
+    if (!n.spec->emit_fused || f.member.count(n.idx) || f.groups.count(n.idx)) continue;
+    Tail t;
+    t.head = n.idx;
+    t.members = {n.idx};
+    t.out_value = n.output;
+    auto next = [&]() -> const Node* {
+      const int c = uses.single(t.out_value);
+      if (c < 0 || f.member.count(c) || f.groups.count(c) || f.tails.count(c)) return nullptr;
+      return &g.nodes[size_t(c)];
+    };
+    const Node* nxt = next();
+    if (nxt && nxt->op == "affine" && nxt->find("scale")->size() == size_t(n.OC)) {
+      const std::vector<float>& a = *nxt->find("scale");
+      const std::vector<float>& s = *nxt->find("shift");
+      const std::vector<float>* bias = n.find("bias");
+      t.ep.A = a;
+      t.ep.B.resize(a.size());
+      for (size_t i = 0; i < a.size(); ++i)  // the bias moves behind the scale: one rounding, in fp64
+        t.ep.B[i] = float(double(a[i]) * (bias ? double((*bias)[i]) : 0.0) + double(s[i]));
+      t.members.push_back(nxt->idx);
+      t.out_value = nxt->output;
+      nxt = next();
+    }
+    if (nxt && (nxt->spec->act_code == ACT_RELU || nxt->spec->act_code == ACT_HARDTANH) &&
+        nxt->spec->role == Role::ACT) {
+      t.ep.act = nxt->spec->act_code;
+      t.ep.lo = nxt->lo;
+      t.ep.hi = nxt->hi;
+      t.members.push_back(nxt->idx);
+      t.out_value = nxt->output;
+    }
+    if (t.members.size() == 1) continue;
+    if (t.ep.A.empty() && n.find("bias")) t.ep.B = *n.find("bias");  // activation only
+    for (size_t i = 0; i + 1 < t.members.size(); ++i) f.member.insert(t.members[i]);
+    const int last = t.members.back();
+    f.tails.emplace(last, std::move(t));
+  }
+}
+
 // ---------------------------------------------------------------- value uses
 
 // A binary layer's input threshold (absent: 0), compared bit for bit.
@@ -297,6 +350,12 @@ ValueUses value_uses(const Graph& g, const Fusion& f) {
   u.needs_float.insert(g.out_values.begin(), g.out_values.end());
   for (const Node& n : g.nodes) {
     if (f.member.count(n.idx)) continue;
+    auto tail = f.tails.find(n.idx);
+    if (tail != f.tails.end()) {
+      const Node& head = g.nodes[size_t(tail->second.head)];
+      u.needs_float.insert(head.inputs.begin(), head.inputs.end());
+      continue;
+    }
     auto it = f.groups.find(n.idx);
     if (it == f.groups.end()) {
       u.needs_float.insert(n.inputs.begin(), n.inputs.end());
@@ -343,6 +402,11 @@ class Emitter {
       auto it = f_.groups.find(n.idx);
       if (it != f_.groups.end()) {
         emit_group(it->second);
+        continue;
+      }
+      auto tail = f_.tails.find(n.idx);
+      if (tail != f_.tails.end()) {
+        emit_tail(tail->second);
         continue;
       }
       emit_standalone(n);
@@ -399,6 +463,20 @@ class Emitter {
     n.spec->emit(plan_, n, ins, out);
     describe_.push_back(n.op + " " + n.name);
     emit_packs(n.output, nullptr);
+  }
+
+  void emit_tail(const Tail& t) {
+    const Node& head = g_.nodes[size_t(t.head)];
+    std::vector<int> ins;
+    for (const std::string& v : head.inputs) ins.push_back(ftensor(v, head.name));
+    const int out = new_f(t.out_value);
+    std::string label;
+    for (size_t i = 0; i < t.members.size(); ++i) label += (i ? "+" : "") + g_.nodes[size_t(t.members[i])].name;
+    Node named = head;  // the plan op carries the fused label, as conv groups do
+    named.name = label;
+    head.spec->emit_fused(plan_, named, ins, out, t.ep);
+    describe_.push_back(head.op + " " + label);
+    emit_packs(t.out_value, nullptr);
   }
 
   void emit_group(const Group& gr);
@@ -500,7 +578,8 @@ PlannedGraph plan_graph(const DbnnFile& file, const ModelOptions& opt) {
   try {
     const Graph g = parse_graph(file);
     const Uses uses(g);
-    const Fusion f = fuse_epilogues(g, uses);
+    Fusion f = fuse_epilogues(g, uses);
+    fuse_tails(g, uses, f);
     const ValueUses vu = value_uses(g, f);
     out.describe = Emitter(g, uses, f, vu, *out.plan).run();
     out.in_channels = g.in_channels;
