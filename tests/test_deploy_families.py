@@ -84,6 +84,36 @@ def test_family_matches_pytorch_on_every_path(tmp_path, arch, method):
         assert (got.argmax(1) == ref.argmax(1)).all(), (arch, method, kernel)
 
 
+ALL_PRIMITIVES = {  # every DARTS primitive, strided ones in the reduction cell
+    "normal": [("none", 0), ("avg_pool_3x3", 1), ("dil_conv_5x5", 0), ("sep_conv_5x5", 1),
+               ("max_pool_3x3", 2), ("skip_connect", 0), ("dil_conv_3x3", 3), ("sep_conv_3x3", 2)],
+    "normal_concat": [2, 3, 4, 5],
+    "reduce": [("none", 0), ("skip_connect", 1), ("avg_pool_3x3", 0), ("dil_conv_5x5", 1),
+               ("sep_conv_5x5", 0), ("max_pool_3x3", 2), ("dil_conv_3x3", 1), ("sep_conv_3x3", 3)],
+    "reduce_concat": [2, 4, 5],
+}
+
+
+@pytest.mark.parametrize("method", ["fp", "dirnet"])
+def test_darts_every_primitive(tmp_path, method):
+    torch.manual_seed(4)
+    model = dirnet.models.create("darts", num_classes=10, C=6, layers=3, genotype=ALL_PRIMITIVES)
+    if method != "fp":
+        model = dirnet.binarize(model, method=method)
+    model = _randomize(model, seed=5)
+    path = tmp_path / "d.dbnn"
+    dirnet.deploy.export(model, path, precision="fp32", input_size=(3, 32, 32))
+    ops = {op["op"] for op in fileformat.read(path)[0]["graph"]}
+    assert {"zero", "slice", "pad", "concat", "gconv2d", "avgpool2d", "maxpool2d"} <= ops
+    x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        ref = model(x).numpy()
+    for kernel in PATHS:
+        got = _run(path, kernel, x)
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-4 * np.abs(ref).max(), err_msg=kernel)
+        assert (got.argmax(1) == ref.argmax(1)).all(), kernel
+
+
 def test_fp16_file_runs(tmp_path):
     """The default precision stores depthwise weights in fp16 (the stem stays fp32). Full
     precision model: in a binary one, fp16 rounding moves signs (docs/deploy.md)."""
