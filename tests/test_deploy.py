@@ -177,13 +177,15 @@ def test_op_registry_keeps_the_lists_and_dispatch():
     assert exporter.SUPPORTED == (
         "Conv2d (grouped/depthwise: gconv2d), BinaryConv2d, Linear, BinaryLinear, BatchNorm1d/2d, "
         "Hardtanh, ReLU, ReLU6, "
-        "PReLU, RPReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Identity, Dropout, "
-        "OptionAShortcut, darts Zero, residual '+', "
-        "relu/hardtanh/flatten/mean/cat(dim=1)/x[:, :, h0:h1, w0:w1]/F.pad (zeros) functions")
+        "PReLU, RPReLU, SiLU, Sigmoid, Hardswish, Hardsigmoid, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, "
+        "Flatten, Identity, Dropout, OptionAShortcut, darts Zero, residual '+', '*' (same shape or channel gate), "
+        "relu/hardtanh/flatten/mean/silu/sigmoid/hardswish/hardsigmoid/cat(dim=1)/x[:, :, h0:h1, w0:w1]/F.pad (zeros) "
+        "functions")
     # the file ops the native planner reads (C++ op handlers), as its messages list them
     assert set(kernels().known_ops().split(", ")) >= {
         "conv2d", "bconv2d", "linear", "blinear", "hardtanh", "relu", "prelu", "input", "affine", "add",
-        "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "flatten", "shortcut_a"}
+        "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "flatten", "shortcut_a",
+        "silu", "sigmoid", "hardswish", "hardsigmoid", "mul"}
     from dirnet.models.darts_ops import Zero
 
     assert set(exporter._leaf_types()) == {BinaryConv2d, BinaryLinear, RPReLU, OptionAShortcut, Zero}
