@@ -170,7 +170,7 @@ TEST_CASE("gconv2d: inconsistent geometry and inputs are refused") {
   g.C = 6;
   g.OC = 6;
   g.G = 4;
-  std::vector<float> w(64, 1.f);
+  std::vector<float> w(6 * 2 * 5 * 5, 1.f);  // enough for the 5x5 case below
   CHECK_THROWS_AS(dirnet::Gconv2dOp(g, w.data(), GConvEpilogue()), std::invalid_argument);
   g.G = 3;
   dirnet::Gconv2dOp op(g, w.data(), GConvEpilogue());
