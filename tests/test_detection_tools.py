@@ -76,7 +76,7 @@ def test_eval_detector_errors_are_one_line(toy, tmp_path, capsys):
     header, tensors = fileformat.read(FM_DBNN)
     header = {**header, "data": {"name": "voc", "root": str(toy["voc"])}}
     fileformat.write(tmp_path / "det.dbnn", header, tensors)
-    cases = [(["eval", str(tmp_path / "det.dbnn")], "deployment of detectors needs multi-output export"),
+    cases = [(["eval", str(tmp_path / "det.dbnn")], "but no 'detection' entry"),
              (["eval", str(toy["run"]), "--data", "cifar10"], "is a detector"),
              (["eval", str(FM_CKPT), "--data", "voc"], "needs a detector")]
     for argv, text in cases:

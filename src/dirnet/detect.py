@@ -1,6 +1,7 @@
 """``dirnet detect``: a trained detector's boxes drawn on images (and written as JSON).
 
     dirnet detect runs/ssd_resnet20_dirnet_bccd img1.jpg img2.png -o out/ --json
+    dirnet detect det.dbnn img1.jpg -o out/      # a `dirnet export`ed detector, run natively
 
 Each image is resized to the run's ``model.input_size`` squared exactly as
 the evaluation loader does (the loader itself makes the batch, with its
@@ -86,8 +87,9 @@ def _detect(model, anns: list[Any], input_size: int, *, score_threshold: float,
 
     from dirnet import detection as det
 
+    norm = {k: tuple(getattr(model, k)) for k in ("mean", "std") if hasattr(model, k)}  # a .dbnn's
     loader = det.DetectionLoader(_ImageList(anns), batch_size, train=False,
-                                 input_size=input_size, seed=0)
+                                 input_size=input_size, seed=0, **norm)
     out = []
     model.eval()
     with torch.no_grad():
@@ -109,7 +111,8 @@ def main(argv: list[str]) -> int:
         epilog="Writes OUT/<image stem>.png per image (boxes with class name and score), and "
                "with --json OUT/detections.json (per image: boxes xyxy in pixels, labels as "
                "class names, scores).")
-    p.add_argument("target", help="detector run directory or checkpoint (.pt)")
+    p.add_argument("target", help="detector run directory, checkpoint (.pt) or .dbnn file "
+                                  "(from `dirnet export`: runs on the native engine)")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (any Pillow format)")
     p.add_argument("-o", "--out", required=True, metavar="DIR",
                    help="output folder (created if missing)")
@@ -130,17 +133,28 @@ def main(argv: list[str]) -> int:
         raise FileExistsError(f"-o {a.out} is a file; give a folder for the drawn images")
     anns = _check_images(a.images)
 
-    from dirnet.checkpoint import config_of, load, model_from
+    if Path(a.target).suffix == ".dbnn":  # the network runs natively, decoding as for a run
+        from dirnet.detection.deploy import is_detector_header, load_detector
+        from dirnet.deploy.fileformat import read
 
-    ck = load(a.target, a.which)
-    cfg = config_of(ck)
-    model = model_from(ck)
-    if not hasattr(model, "anchors"):
-        raise ValueError(f"{a.target!r} is a classifier (trained on {cfg.data.name}), not a "
-                         "detector: dirnet detect needs a run trained with data.name=voc")
-    names = list(ck.get("class_names") or cfg.data.classes or
-                 [str(c) for c in range(model.num_classes)])
-    size = int(cfg.model.input_size)
+        if not is_detector_header(read(a.target)[0]):
+            raise ValueError(f"{a.target!r} is a classifier file, not a detector: dirnet detect "
+                             "needs a detector exported with `dirnet export`")
+        model = load_detector(a.target)
+        names = list(model.class_names or [str(c) for c in range(model.num_classes)])
+        size = model.input_size
+    else:
+        from dirnet.checkpoint import config_of, load, model_from
+
+        ck = load(a.target, a.which)
+        cfg = config_of(ck)
+        model = model_from(ck)
+        if not hasattr(model, "anchors"):
+            raise ValueError(f"{a.target!r} is a classifier (trained on {cfg.data.name}), not a "
+                             "detector: dirnet detect needs a run trained with data.name=voc")
+        names = list(ck.get("class_names") or cfg.data.classes or
+                     [str(c) for c in range(model.num_classes)])
+        size = int(cfg.model.input_size)
     results = _detect(model, anns, size, score_threshold=a.score_threshold,
                       iou_threshold=a.iou_threshold)
 

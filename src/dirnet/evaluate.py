@@ -41,9 +41,13 @@ def evaluate_target(target: str, *, split: str = "test", data: str | None = None
         header = getattr(runtime, "header", {}) or {}
         train_data = header.get("data") or {}
         recorded = train_data.get("name")
+        from dirnet.detection.deploy import is_detector_header
+
+        if is_detector_header(header):
+            return _evaluate_detector_file(target, split=split, data=data, data_root=data_root)
         if _is_detector_name(recorded):
-            raise ValueError(f"{target!r} is a detector: deployment of detectors needs multi-output "
-                             "export (not yet supported); evaluate its run or checkpoint instead")
+            raise ValueError(f"{target!r} records a detection data set ({recorded}) but no "
+                             "'detection' entry: export the detector again with `dirnet export`")
         if recorded is not None and _is_detector_name(data):
             raise ValueError(f"{target!r} is a classifier (trained on {recorded}); --data {data} "
                              "needs a detector")
@@ -191,9 +195,38 @@ def _evaluate_detector_target(target: str, ck: dict[str, Any], model: torch.nn.M
                          f"or --data-root DIR), not on {data}")
     res = evaluate_detector(model, cfg, ck.get("class_names") or None, split=split,
                             data_root=data_root)
+    return _detector_result(target, split, res)
+
+
+def _detector_result(target: str, split: str, res: DetectorEvaluation) -> dict[str, Any]:
     figures = {k: (None if v != v else v) for k, v in res.figures.items()}  # NaN: no boxes
     return {"target": str(target), "split": split, "n": len(res.dataset), "task": "detection",
             **figures, "ap50": res.per_class_ap50()}
+
+
+def _evaluate_detector_file(target: str, *, split: str, data: str | None,
+                            data_root: str | None) -> dict[str, Any]:
+    """A detector .dbnn file through the same pipeline as its run: the run's data settings
+    (stored in the file), the same loader, ``postprocess`` defaults and evaluator; only the
+    network runs natively (dirnet.detection.deploy.NativeDetector)."""
+    from dirnet.detection.deploy import config_from_header, load_detector
+
+    if data is not None and not _is_detector_name(data):
+        raise ValueError(f"{target!r} is a detector: it is evaluated on VOC-format data (its own, "
+                         f"or --data-root DIR), not on {data}")
+    det = load_detector(target)
+    try:
+        cfg = config_from_header(det.header)
+    except ValueError:
+        if data_root is None:
+            raise ValueError(f"{target!r} does not record its data set; pass --data-root DIR") from None
+        from dirnet.config import RunConfig
+
+        cfg = RunConfig().replace(**{"data.name": "voc", "data.root": str(data_root),
+                                     "data.classes": det.class_names})
+    cfg = cfg.replace(**{"model.input_size": det.input_size})
+    res = evaluate_detector(det, cfg, det.class_names, split=split, data_root=data_root)
+    return _detector_result(target, split, res)
 
 
 def format_result(res: dict[str, Any]) -> str:

@@ -42,9 +42,27 @@ def export_main(argv: list[str] | None = None) -> int:
     check_output(a.output)  # before any work: an output directory, a missing folder
     ck = load(a.checkpoint, a.which)
     model, cfg = model_from(ck), config_of(ck)
+    if hasattr(model, "anchors"):  # an SSD: its raw prediction maps + what decoding needs
+        return _export_detector(a, ck, model, cfg)
     size = (int(ck["in_channels"]), int(ck.get("image_size", 32)), int(ck.get("image_size", 32)))
     names = None if a.no_class_names else _class_names(cfg)
     out = export(model, a.output, precision=a.precision, input_size=size, class_names=names,
                  extra={"data": data_entry(cfg)})
     print(f"wrote {out} ({Path(out).stat().st_size / 1024:.1f} KiB, {a.precision})")
+    return 0
+
+
+def _export_detector(a: argparse.Namespace, ck: dict, model, cfg: RunConfig) -> int:
+    """A detection run: the network up to its prediction convs, the anchors and the settings
+    ``dirnet eval`` / ``dirnet detect`` decode with (dirnet.detection.deploy)."""
+    from dirnet.detection.deploy import export_detector, run_settings
+
+    names = None
+    if not a.no_class_names:
+        names = [str(n) for n in (ck.get("class_names") or cfg.data.classes or [])] or None
+    out = export_detector(model, a.output, precision=a.precision, class_names=names,
+                          config=run_settings(cfg), arch=cfg.model.arch,
+                          extra={"data": data_entry(cfg)})
+    print(f"wrote {out} ({Path(out).stat().st_size / 1024:.1f} KiB, {a.precision}; detector: "
+          f"{model.num_classes} classes, {model.num_anchors} anchors at {model.input_size}px)")
     return 0
