@@ -139,7 +139,7 @@ def cmd_eval(argv: list[str]) -> int:
         epilog="Without --data, a run trained with data.test_subset=N is scored on the first N "
                "test images, and so is a .dbnn file exported from it (dirnet export records N); "
                "the printed line says how many images. With --data: all of that data set's "
-               "test images. A detector (a run with data.name=voc) prints mAP@0.5 and "
+               "test images. A detector (a run with data.name=voc, or its .dbnn export) prints mAP@0.5 and "
                "mAP@[.5:.95] in percent on its own VOC-format data (--data-root: another "
                "folder with the same classes); --json adds per-class AP@0.5.")
     p.add_argument("target", help="run directory, checkpoint (.pt) or packed model (.dbnn)")

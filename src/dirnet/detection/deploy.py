@@ -238,7 +238,6 @@ def load_detector(path: str | os.PathLike, threads: int | None = None,
             f"{where}: at {side}x{side} the maps predict {boxes} boxes and {scores} scores; "
             f"the file has {anchors.shape[0]} anchors and {num_classes} + 1 classes")
     return NativeDetector(runtime, anchors)
-    return det
 
 
 def run_settings(cfg: Any) -> dict[str, Any]:
