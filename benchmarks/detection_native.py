@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     from dirnet.checkpoint import load_model, resolve
     from dirnet.deploy._native import kernels
     from dirnet.deploy.bench import _interleaved
-    from dirnet.detection.deploy import load_detector
+    from dirnet.deploy.detector import load_detector
 
     K = kernels()
     paths = args.kernels or [K.paths()[0]] + (["avx2"] if "avx2" in K.paths()[1:] else [])

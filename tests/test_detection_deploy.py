@@ -1,4 +1,4 @@
-"""Detectors on the native engine (dirnet.detection.deploy): export, load, outputs and decoded
+"""Detectors on the native engine (dirnet.deploy.detector): export, load, outputs and decoded
 detections against PyTorch on every kernel path; `dirnet export` / `eval` / `detect` on a .dbnn."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dirnet import detection as det
 from dirnet.cli import main
 from dirnet.deploy import fileformat
 from dirnet.deploy._native import kernels
-from dirnet.detection.deploy import (
+from dirnet.deploy.detector import (
     ANCHORS_TENSOR,
     SSDMaps,
     assemble,

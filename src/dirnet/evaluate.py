@@ -41,7 +41,7 @@ def evaluate_target(target: str, *, split: str = "test", data: str | None = None
         header = getattr(runtime, "header", {}) or {}
         train_data = header.get("data") or {}
         recorded = train_data.get("name")
-        from dirnet.detection.deploy import is_detector_header
+        from dirnet.deploy.detector import is_detector_header
 
         if is_detector_header(header):
             return _evaluate_detector_file(target, split=split, data=data, data_root=data_root)
@@ -208,8 +208,8 @@ def _evaluate_detector_file(target: str, *, split: str, data: str | None,
                             data_root: str | None) -> dict[str, Any]:
     """A detector .dbnn file through the same pipeline as its run: the run's data settings
     (stored in the file), the same loader, ``postprocess`` defaults and evaluator; only the
-    network runs natively (dirnet.detection.deploy.NativeDetector)."""
-    from dirnet.detection.deploy import config_from_header, load_detector
+    network runs natively (dirnet.deploy.detector.NativeDetector)."""
+    from dirnet.deploy.detector import config_from_header, load_detector
 
     if data is not None and not _is_detector_name(data):
         raise ValueError(f"{target!r} is a detector: it is evaluated on VOC-format data (its own, "

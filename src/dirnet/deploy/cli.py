@@ -54,8 +54,8 @@ def export_main(argv: list[str] | None = None) -> int:
 
 def _export_detector(a: argparse.Namespace, ck: dict, model, cfg: RunConfig) -> int:
     """A detection run: the network up to its prediction convs, the anchors and the settings
-    ``dirnet eval`` / ``dirnet detect`` decode with (dirnet.detection.deploy)."""
-    from dirnet.detection.deploy import export_detector, run_settings
+    ``dirnet eval`` / ``dirnet detect`` decode with (dirnet.deploy.detector)."""
+    from dirnet.deploy.detector import export_detector, run_settings
 
     names = None
     if not a.no_class_names:

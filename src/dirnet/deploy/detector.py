@@ -1,6 +1,6 @@
 """SSD detectors as .dbnn files: export the network, run it natively, decode in Python.
 
-    from dirnet.detection.deploy import export_detector, load_detector
+    from dirnet.deploy.detector import export_detector, load_detector
     export_detector(ssd, "det.dbnn", precision="fp32", class_names=names, config=cfg)
     det = load_detector("det.dbnn")             # runs on the native engine
     loc, conf = det(images)                     # exactly what SSD.forward returns
@@ -38,8 +38,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .anchors import VARIANCES, default_boxes
-from .loader import IMAGENET_MEAN, IMAGENET_STD
+from dirnet.detection.anchors import VARIANCES, default_boxes
+from dirnet.detection.loader import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["DETECTION_KEY", "ANCHORS_TENSOR", "NativeDetector", "SSDMaps", "assemble",
            "export_detector", "is_detector_header", "load_detector"]
@@ -84,7 +84,7 @@ def assemble(maps: dict[str, Tensor], levels: int, num_classes: int) -> tuple[Te
 
 
 def _check_ssd(model: nn.Module) -> None:
-    from .ssd import SSD
+    from dirnet.detection.ssd import SSD
 
     if not isinstance(model, SSD):
         raise TypeError(f"export_detector expects a dirnet.detection.SSD, got {type(model).__name__}")
