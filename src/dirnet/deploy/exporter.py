@@ -23,6 +23,7 @@ family). This file traces, walks the graph and writes the file.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,7 @@ class _GraphWriter:
     def __init__(self, precision: str):
         self.precision = precision
         self.ops: list[dict[str, Any]] = []
+        self._pure: dict[tuple[str, tuple[str, ...], str], str] = {}  # tensorless op -> its value
         self.tensors: dict[str, np.ndarray] = {}
         self.values: dict[fx.Node, str] = {}
         self.rank: dict[str, int] = {}
@@ -98,9 +100,19 @@ class _GraphWriter:
         return self.tensor(opname, "weight", a)
 
     def emit(self, op: str, name: str, inputs: list[str], rank: int, attrs=None, tensors=None) -> str:
+        # An op without tensors is a pure function of its inputs and attributes: a second
+        # identical one (DARTS applies the same hardtanh to a cell state once per consumer)
+        # reuses the first one's value instead of computing it again.
+        key = None
+        if not tensors:
+            key = (op, tuple(inputs), json.dumps(attrs or {}, sort_keys=True))
+            if key in self._pure:
+                return self._pure[key]
         out = self.new_value(rank)
         self.ops.append({"op": op, "name": name, "inputs": inputs, "output": out,
                          "attrs": attrs or {}, "tensors": tensors or {}})
+        if key is not None:
+            self._pure[key] = out
         return out
 
     def arg(self, node: Any, where: str) -> str:
