@@ -37,6 +37,8 @@ ROWS = ["fp", "dirnet"]
 RESULTS = ROOT / "benchmarks" / "results"
 MARK_START, MARK_END = "<!-- versatility:start -->", "<!-- versatility:end -->"
 BENCH_SIZE = (3, 224, 224)
+#: VGG-Small's classifier is a fixed 512*4*4 -> classes linear: it only runs at 32x32
+BENCH_SIZE_FOR = {"vgg_small": (3, 32, 32)}
 
 
 def study(arch: str) -> RowStudy:
@@ -97,7 +99,8 @@ def bench_family(arch: str, cfg) -> dict:
     """``dirnet bench`` of the family at 224x224, batch 1, 1 thread (random weights, the trained options)."""
     out = RESULTS / "versatility" / f"bench_{arch}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "dirnet", "bench", "--arch", arch, "--input-size", *map(str, BENCH_SIZE),
+    size = BENCH_SIZE_FOR.get(arch, BENCH_SIZE)
+    cmd = [sys.executable, "-m", "dirnet", "bench", "--arch", arch, "--input-size", *map(str, size),
            "--num-classes", "10", "--threads", "1", "--batch", "1", "--no-per-layer", "--reps", "10",
            "--out", str(out.relative_to(ROOT))]
     for k, v in cfg.model.kwargs.items():
@@ -106,7 +109,7 @@ def bench_family(arch: str, cfg) -> dict:
     rep = json.loads(out.read_text())
     e2e = rep["end_to_end"][0]
     best = rep["kernels_timed"][0]
-    return {"command": "dirnet " + " ".join(cmd[3:]), "kernel": best, "torch_fp32_ms": e2e["ms"]["torch_fp32"],
+    return {"command": "dirnet " + " ".join(cmd[3:]), "kernel": best, "input_size": list(size), "torch_fp32_ms": e2e["ms"]["torch_fp32"],
             "native_ms": e2e["ms"][f"native_{best}"], "speedup": e2e["speedup"][best],
             "size_ratio": rep["size"]["ratio"], "fp32_state_dict_bytes": rep["size"]["fp32_state_dict_bytes"],
             "dbnn_fp16_bytes": rep["size"]["dbnn_bytes"], "cpu": rep["cpu"]["model"]}
@@ -155,7 +158,7 @@ def table(fams: list[str], bench: bool) -> None:
 
 def _cell(row: dict | None, key: str, fmt: str = "{:.2f}") -> str:
     if row is None:
-        return "not trained"
+        return "not finished"
     if "error" in row:
         return "export fails"
     return fmt.format(row[key])
@@ -174,7 +177,8 @@ def markdown(data: dict) -> str:
             if row is None or "error" in row:
                 return _cell(row, "")
             return f"{row[prec + '_top1']:.2f} ({row[prec + '_same_predictions']}/{row['n']})"
-        speed = (f"{b['speedup']:.2f}x ({b['native_ms']:.2f} vs {b['torch_fp32_ms']:.2f} ms)"
+        at = "" if tuple(b.get("input_size", BENCH_SIZE)) == BENCH_SIZE else f", at {b['input_size'][1]}x{b['input_size'][2]}"
+        speed = (f"{b['speedup']:.2f}x ({b['native_ms']:.2f} vs {b['torch_fp32_ms']:.2f} ms{at})"
                  if "speedup" in b else b.get("error", "-"))
         size = f"{b['size_ratio']:.1f}x" if "size_ratio" in b else "-"
         lines.append(f"| {r['arch']} | {_cell(fp, 'torch_top1')} | {_cell(bn, 'torch_top1')} | {same(bn, 'fp32')} "
