@@ -425,3 +425,17 @@ def test_threads_out_of_range_names_threads(tmp_path):
             runtime.load(tmp_path / "m.dbnn", threads=bad)
         assert not isinstance(e.value, fileformat.FormatError)
     assert runtime.load(tmp_path / "m.dbnn", threads=runtime.MAX_THREADS).threads == runtime.MAX_THREADS
+
+
+@pytest.mark.parametrize("dims", [2, (2,), (1, 2)])
+def test_a_mean_over_other_dims_is_an_export_error(tmp_path, dims):
+    class Mean(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            return self.conv(x).mean(dims)
+
+    with pytest.raises(exporter.ExportError, match=r"only the spatial mean x.mean\(\(2, 3\)\)"):
+        dirnet.deploy.export(Mean().eval(), tmp_path / "m.dbnn", input_size=(3, 8, 8))

@@ -76,7 +76,9 @@ def _write_mean(w, name, x, args, kwargs, fname):
     args = args[1:]  # args[0] is x
     dims = kwargs.get("dim", args[0] if args else None)
     keep = kwargs.get("keepdim", args[1] if len(args) > 1 else False)
-    if w.rank[x] != 4 or dims is None or sorted(int(d) % 4 for d in dims) != [2, 3]:
+    if isinstance(dims, int):
+        dims = (dims,)
+    if w.rank[x] != 4 or not isinstance(dims, (tuple, list)) or sorted(int(d) % 4 for d in dims) != [2, 3]:
         raise ExportError(f"mean {name!r}: only the spatial mean x.mean((2, 3)) is supported")
     y = write_adaptive(w, name, x, (1, 1))
     return y if keep else w.emit("flatten", w.unique(name + ".flatten"), [y], 2)
