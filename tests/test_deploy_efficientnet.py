@@ -14,6 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from zoo_weights import randomize_for_export
 
 import dirnet
 from dirnet.deploy import ExportError, fileformat
@@ -26,26 +27,6 @@ def _load(path, kernel: str | None = None):
     return dirnet.deploy.load(path, threads=2, kernel=kernel)
 
 
-def _randomize(model: nn.Module, seed: int, size=(3, 32, 32)) -> nn.Module:
-    """Random BN affine values and classifier, BN statistics of a random batch (a fresh
-    zoo model's logits hardly depend on the input, so argmax would compare nothing)."""
-    g = torch.Generator().manual_seed(seed)
-    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    with torch.no_grad():
-        for m in bns:
-            m.momentum = 1.0
-            m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
-            m.bias.copy_((torch.rand(m.bias.shape, generator=g) - 0.5) * 0.5)
-        for m in model.modules():
-            if isinstance(m, nn.Linear):
-                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * 0.5)
-        model.train()
-        model(torch.randn(16, *size, generator=g))
-        for m in bns:
-            m.momentum = 0.1
-    return model.eval()
-
-
 # -- EfficientNet-B0
 
 
@@ -55,7 +36,7 @@ def test_efficientnet_b0_matches_pytorch_on_every_path(tmp_path, method):
     model = dirnet.models.create("efficientnet_b0", num_classes=10)
     if method != "fp":
         model = dirnet.binarize(model, method=method)
-    model = _randomize(model, seed=2)
+    model = randomize_for_export(model, seed=2)
     path = tmp_path / "effnet.dbnn"
     dirnet.deploy.export(model, path, precision="fp32", input_size=(3, 32, 32))
     ops = [op["op"] for op in fileformat.read(path)[0]["graph"]]

@@ -11,32 +11,13 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from zoo_weights import randomize_for_export
 
 import dirnet
 from dirnet.deploy import fileformat
 from dirnet.deploy._native import kernels
 
 PATHS = kernels().paths()  # best first, "reference" last
-
-
-def _randomize(model: nn.Module, seed: int, size=(3, 32, 32)) -> nn.Module:
-    """Random BN affine values and classifier, BN statistics of a random batch: a fresh
-    zoo model's logits hardly depend on its input, so argmax would compare nothing."""
-    g = torch.Generator().manual_seed(seed)
-    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    with torch.no_grad():
-        for m in bns:
-            m.momentum = 1.0  # running statistics := the next batch's
-            m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
-            m.bias.copy_((torch.rand(m.bias.shape, generator=g) - 0.5) * 0.5)
-        for m in model.modules():
-            if isinstance(m, nn.Linear):
-                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * 0.5)
-        model.train()
-        model(torch.randn(16, *size, generator=g))
-        for m in bns:
-            m.momentum = 0.1
-    return model.eval()
 
 
 def _load(path, kernel: str, threads: int = 2):
@@ -59,7 +40,7 @@ def _model(arch: str, method: str) -> nn.Module:
     m = dirnet.models.create(arch, num_classes=10, **FAMILIES[arch])
     if method != "fp":
         m = dirnet.binarize(m, method=method)
-    return _randomize(m, seed=2)
+    return randomize_for_export(m, seed=2)
 
 
 @pytest.mark.parametrize("method", ["fp", "dirnet"])
@@ -100,7 +81,7 @@ def test_darts_every_primitive(tmp_path, method):
     model = dirnet.models.create("darts", num_classes=10, C=6, layers=3, genotype=ALL_PRIMITIVES)
     if method != "fp":
         model = dirnet.binarize(model, method=method)
-    model = _randomize(model, seed=5)
+    model = randomize_for_export(model, seed=5)
     path = tmp_path / "d.dbnn"
     dirnet.deploy.export(model, path, precision="fp32", input_size=(3, 32, 32))
     ops = {op["op"] for op in fileformat.read(path)[0]["graph"]}
@@ -161,7 +142,7 @@ def test_gconv2d_layer_matches_torch(tmp_path, case):
         nn.Conv2d(3, c, 1),  # the stem stays fp32 in fp16 files: put the grouped conv second
         nn.Conv2d(c, oc, k, s, p, d, groups=groups, bias=bias),
         nn.BatchNorm2d(oc), nn.ReLU6())
-    _randomize(model, seed=4, size=(3, 11, 12))
+    randomize_for_export(model, seed=4, size=(3, 11, 12))
     path = tmp_path / "g.dbnn"
     dirnet.deploy.export(model, path, precision="fp32", input_size=(3, 11, 12))
     assert [op["op"] for op in fileformat.read(path)[0]["graph"]][2] == "gconv2d"
@@ -190,7 +171,7 @@ def test_concat_slice_pad_zero_match_torch(tmp_path):
             crop = torch.nn.functional.pad(x[:, :, 0:7:2, 1::2], (1, 0, 2, 1))  # (N, 4, 7, 5)
             return torch.cat([y, crop[:, :, 1:5, 0:4], nn.functional.pad(z, (0, 0, 0, 1))], dim=1)
 
-    model = _randomize(Net(), seed=5, size=(4, 7, 8))
+    model = randomize_for_export(Net(), seed=5, size=(4, 7, 8))
     x = torch.randn(2, 4, 7, 8)
     with torch.no_grad():
         ref = model(x).numpy()
