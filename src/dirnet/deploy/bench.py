@@ -1,4 +1,4 @@
-"""``dirnet bench``: native .dbnn latency vs PyTorch fp32, end to end and per layer.
+"""``dirnet bench``: native .dbnn latency vs PyTorch fp32 (and ONNX Runtime fp32), end to end and per layer.
 
     dirnet bench --arch resnet18                     # ImageNet shape
     dirnet bench --arch resnet20 --batch 1 16
@@ -6,7 +6,11 @@
 
 Everything is measured side by side in one process, interleaved round by
 round (PyTorch, then each native kernel path), so a machine shared with other
-work slows both sides alike; medians after warm-up. Writes
+work slows both sides alike; medians after warm-up. When ``onnxruntime`` is
+installed (``pip install dirnet[bench]``) the same fp32 model, exported with
+``torch.onnx.export``, is timed in ONNX Runtime in the same rounds (end to end
+only; its outputs must match PyTorch's first), the float engine most
+deployments would otherwise use. Writes
 ``benchmarks/results/deploy_<arch>.json`` with the CPU model, its flags, the
 threads, the load average and the exact command. It measures and passes no
 verdict: the speed and size targets dirnet's own development set itself are
@@ -168,6 +172,93 @@ def _interleaved(fns: dict[str, Any], warmup: int, reps: int, budget: float) -> 
     return {k: {"median": statistics.median(v), "min": min(v), "n": len(v)} for k, v in times.items()}
 
 
+#: What the report says when the optional baseline is missing.
+ORT_MISSING = "not installed (pip install dirnet[bench])"
+#: ONNX Runtime's logits must match PyTorch's within this fraction of their largest magnitude.
+ORT_RTOL = 1e-3
+
+
+def _onnxruntime():
+    """The ``onnxruntime`` module, or None when it (or ``onnx``, which the export needs) is not installed."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime
+    except ImportError:
+        return None
+    return onnxruntime
+
+
+def _onnx_export(fp, x, path: Path) -> str:
+    """Writes ``fp`` (fp32, eval) for input ``x`` (static shape) to ``path``; returns the exporter used.
+
+    The TorchScript-based exporter (``dynamo=False``) needs only ``onnx``; where
+    it fails (or a later torch has dropped it) the ``torch.export`` one, which
+    needs ``onnxscript``, is tried.
+    """
+    import warnings
+
+    import torch
+
+    errors = []
+    for dynamo in (False, True):
+        try:
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(fp, (x,), str(path), input_names=["x"], output_names=["y"],
+                                  dynamo=dynamo, verbose=False)
+            return f"torch.onnx.export(dynamo={dynamo})"
+        except Exception as e:  # noqa: BLE001 - any exporter failure falls through to the next one
+            errors.append(f"dynamo={dynamo}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+    raise RuntimeError("torch.onnx.export failed (" + "; ".join(errors) + ")")
+
+
+def _ort_session(ort, path: Path, threads: int):
+    """An InferenceSession as a latency-minded deployment makes one: ``threads`` intra-op threads,
+    one inter-op thread, sequential execution, all graph optimizations, CPU provider."""
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
+
+
+def _ort_runner(ort, fp, x, threads: int, workdir: Path, info: dict) -> Any:
+    """A callable timing ONNX Runtime on ``x``, or None (with ``info["skipped"]`` saying why).
+
+    The model is exported once per input shape (cached in ``info``); before it is
+    timed its output must match PyTorch's (``ORT_RTOL`` of the largest logit).
+    """
+    import numpy as np
+    import torch
+
+    key = "x".join(map(str, x.shape))
+    exported = info.setdefault("_files", {})
+    try:
+        if key not in exported:
+            path = workdir / f"baseline_{key}.onnx"
+            info["exporter"] = _onnx_export(fp, x, path)
+            exported[key] = path
+        sess = _ort_session(ort, exported[key], threads)
+        feed = {sess.get_inputs()[0].name: x.numpy()}
+        got = sess.run(None, feed)[0]
+    except Exception as e:  # noqa: BLE001 - an export/session failure skips the baseline, not the bench
+        info["skipped"] = f"{type(e).__name__}: {e}"
+        return None
+    with torch.no_grad():
+        ref = fp(x)
+    ref = (ref[0] if isinstance(ref, (tuple, list)) else ref).numpy()
+    diff = float(np.max(np.abs(got - ref))) if got.shape == ref.shape else float("inf")
+    tol = ORT_RTOL * max(float(np.max(np.abs(ref))), 1e-12)
+    info.setdefault("max_abs_diff_vs_torch", {})[f"batch{x.shape[0]}_threads{threads}"] = diff
+    if not diff <= tol:
+        info["skipped"] = (f"outputs differ from PyTorch's: max |diff| {diff:.3g} > {tol:.3g} "
+                           f"({ORT_RTOL:g} of the largest logit); not timed")
+        return None
+    return lambda: sess.run(None, feed)
+
+
 def _default_size(arch: str) -> tuple[int, int, int]:
     return (3, 224, 224) if arch in ("resnet18", "resnet34") else (3, 32, 32)
 
@@ -213,6 +304,7 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
     from dirnet.convert import binarize
     from dirnet.deploy import exporter, runtime
     from dirnet.deploy._native import kernels
+    from dirnet.detection.ssd import SSD  # importing dirnet.detection registers ssd_* with the zoo
     from dirnet.nn import BinaryConv2d
 
     K = kernels()
@@ -229,6 +321,10 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
         ncls = args.num_classes or (1000 if size[1] >= 128 else 10)
         torch.manual_seed(0)
         fp = models.create(arch, num_classes=ncls, **_model_args(args.model_arg)).eval()
+        if isinstance(fp, SSD):
+            raise SystemExit(f"dirnet bench: {arch} is a detector; dirnet bench times classifiers. Export a "
+                             "detector run with `dirnet export` (dirnet.deploy.detector); its latency vs "
+                             "PyTorch: benchmarks/detection_native.py in dirnet's repository")
         bnn = binarize(copy.deepcopy(fp), method=args.method).eval()
     if args.model:
         model_path = Path(args.model)
@@ -254,6 +350,21 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
         "timing": f"median of up to {args.reps} interleaved runs after {args.warmup} warm-up runs",
         "kernels_timed": paths,
     }
+    ort = _onnxruntime()
+    ort_info: dict[str, Any] = {}
+    if ort is None:
+        report["onnxruntime"] = ORT_MISSING
+    else:
+        import onnx
+
+        ort_info = {"version": ort.__version__, "onnx_version": onnx.__version__,
+                    "session": {"intra_op_num_threads": "the measured threads", "inter_op_num_threads": 1,
+                                "execution_mode": "ORT_SEQUENTIAL", "graph_optimization_level": "ORT_ENABLE_ALL",
+                                "providers": ["CPUExecutionProvider"]},
+                    "check": f"max |ORT - PyTorch| <= {ORT_RTOL:g} x max |PyTorch logit|, before timing"}
+        if fp is None:
+            ort_info["skipped"] = "needs --arch (the PyTorch fp32 model it exports)"
+        report["onnxruntime"] = ort_info
     # -- size
     sizes: dict[str, Any] = {"dbnn_bytes": model_path.stat().st_size}
     if fp is not None:
@@ -279,6 +390,10 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
                     with torch.no_grad():
                         fp(x)
                 fns["torch_fp32"] = run_torch
+                if ort is not None and "skipped" not in ort_info:
+                    ort_fn = _ort_runner(ort, fp, x, threads, Path(tmpdir.name), ort_info)
+                    if ort_fn is not None:
+                        fns["onnxruntime_fp32"] = ort_fn
             for p, rt in natives.items():
                 fns[f"native_{p}"] = (lambda rt=rt, xn=xn: rt(xn))
             med = _interleaved(fns, args.warmup, args.reps if batch == 1 else max(3, args.reps // 3),
@@ -289,9 +404,14 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
             if fp is not None:
                 row["speedup"] = {p: med["torch_fp32"]["median"] / med[f"native_{p}"]["median"] for p in paths}
                 row["speedup_of_min"] = {p: med["torch_fp32"]["min"] / med[f"native_{p}"]["min"] for p in paths}
+            if "onnxruntime_fp32" in med:
+                o = med["onnxruntime_fp32"]
+                row["speedup_vs_onnxruntime"] = {p: o["median"] / med[f"native_{p}"]["median"] for p in paths}
+                row["speedup_of_min_vs_onnxruntime"] = {p: o["min"] / med[f"native_{p}"]["min"] for p in paths}
             e2e.append(row)
             print(_fmt_row(row), flush=True)
     report["end_to_end"] = e2e
+    ort_info.pop("_files", None)
     # -- per layer (batch 1)
     if not args.no_per_layer:
         report["per_layer"] = _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np,
@@ -313,7 +433,9 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
 def _fmt_row(row: dict) -> str:
     ms = ", ".join(f"{k} {v:.3f} ms" for k, v in row["ms"].items())
     sp = ", ".join(f"{k} {v:.2f}x" for k, v in row.get("speedup", {}).items())
-    return f"batch {row['batch']:>2} threads {row['threads']}: {ms}" + (f" | speedup {sp}" if sp else "")
+    so = ", ".join(f"{k} {v:.2f}x" for k, v in row.get("speedup_vs_onnxruntime", {}).items())
+    return (f"batch {row['batch']:>2} threads {row['threads']}: {ms}" + (f" | speedup {sp}" if sp else "")
+            + (f" | vs onnxruntime {so}" if so else ""))
 
 
 def _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np, BinaryConv2d) -> list[dict]:
@@ -386,17 +508,37 @@ def _oversubscribed(report: dict) -> bool:
     return 1 in rows and 2 in rows and rows[2]["ms"]["torch_fp32"] > rows[1]["ms"]["torch_fp32"]
 
 
+def _onnxruntime_note(report: dict) -> str:
+    """One line on the ONNX Runtime baseline: its version, or why it was not timed."""
+    o = report.get("onnxruntime")
+    if o is None:
+        return ""
+    if isinstance(o, str):
+        return f"ONNX Runtime fp32: {o}"
+    line = f"ONNX Runtime {o['version']} fp32 (onnx {o['onnx_version']}, {o.get('exporter', 'not exported')})"
+    return line + (f": not timed, {o['skipped']}" if "skipped" in o else "")
+
+
 def _summary(report: dict) -> str:
+    paths = report["kernels_timed"]
+    has_ort = any("onnxruntime_fp32" in r["ms"] for r in report["end_to_end"])
+    head = "| batch | threads | PyTorch fp32 ms | " + ("ONNX Runtime fp32 ms | " if has_ort else "")
+    head += " | ".join(f"{p} ms | {p} vs PyTorch" + (f" | {p} vs ORT" if has_ort else "") for p in paths) + " |"
     lines = [f"## dirnet bench: {report['arch']} ({report['precision']}), input {report['input_size']}",
              f"CPU: {report['cpu']['model']} ({report['cpu']['flags']}), load {report['cpu']['load_average_start']}",
-             "", "| batch | threads | PyTorch fp32 ms | " + " | ".join(f"{p} ms | {p} speedup"
-                                                                    for p in report["kernels_timed"]) + " |",
-             "|---|---|---|" + "---|---|" * len(report["kernels_timed"])]
+             "", head, "|---|---|---|" + ("---|" if has_ort else "") + ("---|---|" + ("---|" if has_ort else "")) * len(paths)]
+    nan = float("nan")
     for r in report["end_to_end"]:
-        cells = [str(r["batch"]), str(r["threads"]), f"{r['ms'].get('torch_fp32', float('nan')):.2f}"]
-        for p in report["kernels_timed"]:
-            cells += [f"{r['ms'][f'native_{p}']:.3f}", f"{r.get('speedup', {}).get(p, float('nan')):.2f}x"]
+        cells = [str(r["batch"]), str(r["threads"]), f"{r['ms'].get('torch_fp32', nan):.2f}"]
+        if has_ort:
+            cells.append(f"{r['ms'].get('onnxruntime_fp32', nan):.2f}")
+        for p in paths:
+            cells += [f"{r['ms'][f'native_{p}']:.3f}", f"{r.get('speedup', {}).get(p, nan):.2f}x"]
+            if has_ort:
+                cells.append(f"{r.get('speedup_vs_onnxruntime', {}).get(p, nan):.2f}x")
         lines.append("| " + " | ".join(cells) + " |")
+    if _onnxruntime_note(report):
+        lines.append("\n" + _onnxruntime_note(report))
     s = report["size"]
     if "ratio" in s:
         lines.append(f"\nfile {s['dbnn_bytes'] / 1e6:.2f} MB vs fp32 state dict "
