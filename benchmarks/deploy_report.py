@@ -66,17 +66,32 @@ def target_lines(judged: dict[str, Any]) -> list[str]:
 def report(path: str) -> str:
     r = json.load(open(path))
     paths = r["kernels_timed"]
+    ort = any("onnxruntime_fp32" in row["ms"] for row in r["end_to_end"])
     out = [f"### {r['arch']} ({r['precision']} file), input {r['input_size']}", "",
            f"CPU: {r['cpu']['model']}; flags: {r['cpu']['flags']}; CPUs available: {r['cpu']['available_cpus']}; "
            f"load average at start/end: {r['cpu']['load_average_start']} / {r['cpu'].get('load_average_end')}; "
            f"torch {r['torch']['version']}.", f"Command: `{r['command']}`. Timing: {r['timing']}.", "",
-           "| batch | threads | PyTorch fp32 (ms) | " + " | ".join(f"{p} (ms) | {p} speedup" for p in paths) + " |",
-           "|---:|---:|---:|" + "---:|---:|" * len(paths)]
+           "| batch | threads | PyTorch fp32 (ms) | " + ("ONNX Runtime fp32 (ms) | " if ort else "")
+           + " | ".join(f"{p} (ms) | {p} speedup" + (f" | {p} vs ONNX Runtime" if ort else "") for p in paths)
+           + " |",
+           "|---:|---:|---:|" + ("---:|" if ort else "") + ("---:|---:|" + ("---:|" if ort else "")) * len(paths)]
     for row in r["end_to_end"]:
         cells = [str(row["batch"]), str(row["threads"]), f"{row['ms']['torch_fp32']:.2f}"]
+        if ort:
+            cells.append(f"{row['ms']['onnxruntime_fp32']:.2f}" if "onnxruntime_fp32" in row["ms"] else "-")
         for p in paths:
             cells += [f"{row['ms'][f'native_{p}']:.2f}", f"{row['speedup'][p]:.1f}x"]
+            if ort:
+                v = row.get("speedup_vs_onnxruntime", {}).get(p)
+                cells.append(f"{v:.1f}x" if v is not None else "-")
         out.append("| " + " | ".join(cells) + " |")
+    o = r.get("onnxruntime")
+    if isinstance(o, str):
+        out += ["", f"ONNX Runtime fp32: {o}."]
+    elif isinstance(o, dict):
+        out += ["", f"ONNX Runtime {o['version']} (onnx {o['onnx_version']}; {o.get('exporter', 'no export')}; "
+                    "intra-op threads = threads, 1 inter-op thread, sequential, all graph optimizations)"
+                + (f": not timed, {o['skipped']}." if "skipped" in o else ".")]
     s = r["size"]
     out += ["", f"File: {s['dbnn_bytes'] / 1e6:.2f} MB ({r['precision']}) vs fp32 state dict "
                 f"{s['fp32_state_dict_bytes'] / 1e6:.2f} MB: **{s['ratio']:.1f}x smaller**"
