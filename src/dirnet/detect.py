@@ -134,8 +134,8 @@ def main(argv: list[str]) -> int:
     anns = _check_images(a.images)
 
     if Path(a.target).suffix == ".dbnn":  # the network runs natively, decoding as for a run
-        from dirnet.deploy.fileformat import read
         from dirnet.deploy.detector import is_detector_header, load_detector
+        from dirnet.deploy.fileformat import read
 
         if not is_detector_header(read(a.target)[0]):
             raise ValueError(f"{a.target!r} is a classifier file, not a detector: dirnet detect "
