@@ -106,13 +106,24 @@ def bench_family(arch: str, cfg) -> dict:
     for k, v in cfg.model.kwargs.items():
         cmd += ["--model-arg", f"{k}={v}"]
     subprocess.run(cmd, check=True, cwd=ROOT)
-    rep = json.loads(out.read_text())
+    return bench_summary(out)
+
+
+def bench_summary(path: Path) -> dict:
+    """What the table shows of one ``dirnet bench`` report (ONNX Runtime when it was installed)."""
+    rep = json.loads(path.read_text())
     e2e = rep["end_to_end"][0]
     best = rep["kernels_timed"][0]
-    return {"command": "dirnet " + " ".join(cmd[3:]), "kernel": best, "input_size": list(size), "torch_fp32_ms": e2e["ms"]["torch_fp32"],
-            "native_ms": e2e["ms"][f"native_{best}"], "speedup": e2e["speedup"][best],
-            "size_ratio": rep["size"]["ratio"], "fp32_state_dict_bytes": rep["size"]["fp32_state_dict_bytes"],
-            "dbnn_fp16_bytes": rep["size"]["dbnn_bytes"], "cpu": rep["cpu"]["model"]}
+    out = {"command": rep["command"], "kernel": best, "input_size": rep["input_size"],
+           "torch_fp32_ms": e2e["ms"]["torch_fp32"], "native_ms": e2e["ms"][f"native_{best}"],
+           "speedup": e2e["speedup"][best], "size_ratio": rep["size"]["ratio"],
+           "fp32_state_dict_bytes": rep["size"]["fp32_state_dict_bytes"],
+           "dbnn_fp16_bytes": rep["size"]["dbnn_bytes"], "cpu": rep["cpu"]["model"],
+           "load_average": rep["cpu"].get("load_average_start")}
+    if "onnxruntime_fp32" in e2e["ms"]:
+        out["onnxruntime_fp32_ms"] = e2e["ms"]["onnxruntime_fp32"]
+        out["speedup_vs_onnxruntime"] = e2e["speedup_vs_onnxruntime"][best]
+    return out
 
 
 def table(fams: list[str], bench: bool) -> None:
@@ -127,7 +138,11 @@ def table(fams: list[str], bench: bool) -> None:
     for arch in FAMILIES:
         if arch not in fams:
             if arch in old_rows:
-                rows.append(old_rows[arch])
+                kept = old_rows[arch]
+                bench_json = RESULTS / "versatility" / f"bench_{arch}.json"
+                if bench_json.exists():
+                    kept["bench"] = bench_summary(bench_json)
+                rows.append(kept)
             continue
         s = study(arch)
         entry: dict = {"arch": arch}
@@ -169,8 +184,8 @@ def markdown(data: dict) -> str:
              f"Budget: {data['budget']}; latency: {data['latency']}. Test top-1 in percent on the",
              "full CIFAR-10 test split; *same* = test predictions the export shares with PyTorch.", "",
              "| family | fp top-1 | dirnet top-1 | dirnet fp32 export (same) | dirnet fp16 export (same) "
-             "| fp32 export of fp (same) | native vs PyTorch fp32, 224 | file-size ratio |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| fp32 export of fp (same) | native vs PyTorch fp32, 224 | vs ONNX Runtime fp32 | file-size ratio |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in data["rows"]:
         fp, bn, b = r.get("fp"), r.get("dirnet"), r.get("bench") or {}
         def same(row, prec):
@@ -181,8 +196,10 @@ def markdown(data: dict) -> str:
         speed = (f"{b['speedup']:.2f}x ({b['native_ms']:.2f} vs {b['torch_fp32_ms']:.2f} ms{at})"
                  if "speedup" in b else b.get("error", "-"))
         size = f"{b['size_ratio']:.1f}x" if "size_ratio" in b else "-"
+        ort = (f"{b['speedup_vs_onnxruntime']:.2f}x ({b['onnxruntime_fp32_ms']:.2f} ms)"
+               if "speedup_vs_onnxruntime" in b else "-")
         lines.append(f"| {r['arch']} | {_cell(fp, 'torch_top1')} | {_cell(bn, 'torch_top1')} | {same(bn, 'fp32')} "
-                     f"| {same(bn, 'fp16')} | {same(fp, 'fp32')} | {speed} | {size} |")
+                     f"| {same(bn, 'fp16')} | {same(fp, 'fp32')} | {speed} | {ort} | {size} |")
     errors = [(r["arch"], k, r[k]["error"]) for r in data["rows"] for k in ROWS if r.get(k) and "error" in r[k]]
     if errors:
         lines += ["", "Export failures: " + "; ".join(f"{a} {k}: {e}" for a, k, e in errors)]
@@ -194,10 +211,12 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("action", choices=["run", "dirs", "table"])
     ap.add_argument("--no-bench", action="store_true", help="table: skip the latency measurements")
+    ap.add_argument("--refresh", action="store_true",
+                    help="table: rewrite JSON and Markdown from the rows and bench reports on disk, run nothing")
     ap.add_argument("--families", help="comma-separated subset of " + ",".join(FAMILIES))
     args, extra = ap.parse_known_args(argv)
     if args.action == "table":
-        table(families(args.families), bench=not args.no_bench)
+        table([] if args.refresh else families(args.families), bench=not args.no_bench)
         return
     for arch in families(args.families):
         s = study(arch)
