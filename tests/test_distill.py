@@ -157,3 +157,20 @@ def test_teacher_is_loaded_frozen_and_must_match_the_run(tmp_path):
         assert torch.equal(teacher.state_dict()[k], v)
     with pytest.raises(ValueError, match="trained for"):
         load_teacher(cfg, 100, 3, 32, "cpu")
+
+
+def test_representation_loss_of_identical_features_has_a_finite_gradient():
+    """Features that agree exactly (both all zero: a stage a ReLU silenced in both networks) add 0
+    and a zero gradient; the norm's slope at 0 once made binary EfficientNet-B0's RBD loss NaN."""
+    fs = torch.zeros(3, 4, 2, 2, requires_grad=True)
+    ft = torch.zeros(3, 4, 2, 2)
+    with torch.no_grad():
+        fs[0] += 1.0   # one sample differs: its term is the usual distance
+        ft[0, 0] += 1.0
+    loss = representation_loss(fs, ft)
+    (grad,) = torch.autograd.grad(loss, fs)
+    assert torch.isfinite(grad).all()
+    assert (grad[1:] == 0).all()
+    want = (torch.nn.functional.normalize(fs[:1].flatten(1), dim=1)
+            - torch.nn.functional.normalize(ft[:1].flatten(1), dim=1)).norm(dim=1).sum() / 3
+    assert torch.equal(loss.detach(), want.detach())

@@ -151,7 +151,14 @@ def representation_loss(fs: Tensor, ft: Tensor) -> Tensor:
     """
     s = F.normalize(fs.flatten(1).float(), dim=1)
     t = F.normalize(ft.flatten(1).float(), dim=1)
-    return (s - t).norm(dim=1).mean()
+    diff = s - t
+    # The norm has an infinite slope at 0: a sample whose features agree exactly (both all
+    # zero, e.g. a stage a ReLU silenced in both networks) turned the gradient into NaN
+    # (binary EfficientNet-B0 with RBD). Such a sample contributes 0 with a zero gradient;
+    # the others go through the same norm as before, so their values are unchanged.
+    same = (diff == 0).all(dim=1, keepdim=True)
+    dist = torch.where(same, torch.ones_like(diff), diff).norm(dim=1)
+    return torch.where(same.squeeze(1), torch.zeros_like(dist), dist).mean()
 
 
 def kd_loss(zs: Tensor, zt: Tensor, tau: float) -> Tensor:
