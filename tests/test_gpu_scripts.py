@@ -59,7 +59,7 @@ def test_helpers_behind_a_tee(tmp_path: Path) -> None:
         (run / f).write_text("x")
     lib = BENCH / "gpu_lib.sh"
     script = tmp_path / "s.sh"
-    script.write_text(f"""out={tmp_path} budget=1000 PACK_S=100
+    script.write_text(f"""out={tmp_path} budget=1000 PACK_S=100 WAIT_PATTERN=no-such-process-{tmp_path.name}
 source {lib}
 exec > >(tee -a "$out/log") 2>&1
 echo "budget $(training_budget)"

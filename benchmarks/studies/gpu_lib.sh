@@ -14,7 +14,9 @@ training_budget() {
 # is left of the training budget; `wait_launched` waits for them by PID (a
 # bare `wait` would also wait for the tee that gpu_setup.sh opens for the
 # log, which never ends) and
-# then for any `dirnet train` still writing its SIGTERM checkpoint.
+# then for any `dirnet train` still writing its SIGTERM checkpoint (WAIT_PATTERN:
+# the pgrep pattern of those processes; the tests set one that matches nothing, so
+# unrelated training on the same machine does not hold them up).
 pids=()
 launch() {
     timeout -s TERM "$(training_budget)" "$@" &
@@ -22,7 +24,7 @@ launch() {
 }
 wait_launched() {
     [ ${#pids[@]} -gt 0 ] && wait "${pids[@]}"
-    for _ in $(seq 30); do pgrep -f "dirnet train" >/dev/null || break; sleep 1; done
+    for _ in $(seq 30); do pgrep -f "${WAIT_PATTERN:-dirnet train}" >/dev/null || break; sleep 1; done
 }
 
 # `pack NAME RUN_DIR...`: what a run needs to be read or resumed, as $out/NAME.
