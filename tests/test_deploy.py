@@ -439,3 +439,11 @@ def test_a_mean_over_other_dims_is_an_export_error(tmp_path, dims):
 
     with pytest.raises(exporter.ExportError, match=r"only the spatial mean x.mean\(\(2, 3\)\)"):
         dirnet.deploy.export(Mean().eval(), tmp_path / "m.dbnn", input_size=(3, 8, 8))
+
+
+def test_non_finite_parameters_are_an_export_error(tmp_path):
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU()).eval()
+    with torch.no_grad():
+        model[1].running_var[2] = float("nan")
+    with pytest.raises(exporter.ExportError, match=r"NaN or infinite values: the model diverged"):
+        dirnet.deploy.export(model, tmp_path / "m.dbnn", input_size=(3, 8, 8))

@@ -157,11 +157,14 @@ def table(fams: list[str], bench: bool) -> None:
             except Exception as exc:  # a family that cannot deploy yet is a row that says so
                 entry[r] = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
             entry[r]["command"] = s.run_facts(r, [])["command"]
+        bench_json = RESULTS / "versatility" / f"bench_{arch}.json"
         if bench and cfg is not None:
             try:
                 entry["bench"] = bench_family(arch, cfg)
             except subprocess.CalledProcessError as exc:
                 entry["bench"] = {"error": f"dirnet bench failed (exit {exc.returncode})"}
+        elif bench_json.exists():  # --no-bench: the last measurement stands
+            entry["bench"] = bench_summary(bench_json)
         rows.append(entry)
     data = {"budget": "CIFAR-10 32x32, first 10,000 training images, 4 epochs (configs/versatility/)",
             "latency": "dirnet bench at 224x224, batch 1, 1 thread, fp16 file, random weights",

@@ -87,7 +87,13 @@ class _GraphWriter:
 
     def tensor(self, opname: str, key: str, arr: np.ndarray) -> str:
         name = f"{opname}.{key}"
-        self.tensors[name] = np.ascontiguousarray(arr)
+        arr = np.ascontiguousarray(arr)
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            # (a diverged run: NaN BatchNorm statistics gave input-independent PyTorch logits
+            # and a file that could not match them)
+            raise ExportError(f"{key} of {opname!r} holds NaN or infinite values: the model "
+                              "diverged in training; there is nothing sound to export")
+        self.tensors[name] = arr
         return name
 
     def fp_weight(self, opname: str, w: torch.Tensor, keep_fp32: bool = False) -> str:
