@@ -185,3 +185,17 @@ def test_stop_epoch_stops_early_on_the_full_schedule(tmp_path):
     assert len((out / "early/metrics.jsonl").read_text().splitlines()) == 2
     assert cli(args[:-2] + ["--resume", "--stop-epoch", "2"]) == 0  # nothing left: no new epoch
     assert len((out / "early/metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_non_finite_running_statistics_stop_the_run(tmp_path):
+    """A finite loss with NaN BatchNorm statistics is a diverged run too (no checkpoint of it)."""
+    from torch import nn
+
+    from dirnet.train.epoch import check_finite_state
+
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    check_finite_state(model, 0, tmp_path / "last.pt")  # a sound model passes
+    with torch.no_grad():
+        model[1].running_var[1] = float("nan")
+    with pytest.raises(TrainingDiverged, match=r"1.running_var became NaN or infinite in epoch 3"):
+        check_finite_state(model, 2, tmp_path / "last.pt")

@@ -112,6 +112,7 @@ def train_epoch(cfg: RunConfig, parts: StepParts, loader, device: torch.device, 
     if not torch.isfinite(acc[0]):
         raise TrainingDiverged(f"the loss became non-finite in epoch {epoch + 1}; "
                                f"{_last_good(last_path)} (lower optim.lr or check the data)")
+    check_finite_state(parts.model, epoch, last_path)
     loss_sum, correct, ce_sum = acc.tolist()
     at.step, at.sums, at.seen = steps, [loss_sum, correct, ce_sum], seen
     seen, loss_sum, correct, ce_sum = all_reduce_sum([seen, loss_sum, correct, ce_sum], device)
@@ -140,6 +141,19 @@ class _TimedBatches:
             return next(self.batches)
         finally:
             self.wait_s += time.perf_counter() - t0
+
+
+def check_finite_state(model: nn.Module, epoch: int, last_path: Path) -> None:
+    """TrainingDiverged when a parameter or buffer is NaN/inf at the end of an epoch.
+
+    The loss can stay finite while BatchNorm's running statistics turn NaN (a
+    binary EfficientNet-B0 did: its eval-mode logits stopped depending on the
+    input); such a state must not become the run's checkpoint.
+    """
+    for name, t in [*model.named_parameters(), *model.named_buffers()]:
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise TrainingDiverged(f"{name} became NaN or infinite in epoch {epoch + 1}; "
+                                   f"{_last_good(last_path)} (lower optim.lr or check the data)")
 
 
 def _last_good(last_path: Path) -> str:
