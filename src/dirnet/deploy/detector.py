@@ -125,7 +125,6 @@ def export_detector(model: nn.Module, path: str | os.PathLike, precision: str = 
     ``config``: the run settings ``dirnet eval`` reads (see :func:`run_settings`);
     ``extra``: more header entries, as for :func:`dirnet.deploy.export`.
     """
-    from dirnet.deploy import fileformat
     from dirnet.deploy.exporter import export
 
     _check_ssd(model)
@@ -134,14 +133,10 @@ def export_detector(model: nn.Module, path: str | os.PathLike, precision: str = 
     was_training = model.training
     model.eval()
     try:
-        out = export(SSDMaps(model), path, precision=precision, input_size=size,
-                     class_names=class_names, extra={**(extra or {}), DETECTION_KEY: entry})
-        header, tensors = fileformat.read(out)
-        header.pop(fileformat.CHECKSUM_KEY, None)
-        header["architecture"] = type(model).__name__
         anchors = model.anchors.detach().to("cpu", torch.float32).numpy()
-        tensors[ANCHORS_TENSOR] = np.ascontiguousarray(anchors)
-        fileformat.write(out, header, tensors)
+        out = export(SSDMaps(model), path, precision=precision, input_size=size,
+                     class_names=class_names, extra={**(extra or {}), DETECTION_KEY: entry},
+                     extra_tensors={ANCHORS_TENSOR: anchors}, architecture=type(model).__name__)
     finally:
         model.train(was_training)
     return out

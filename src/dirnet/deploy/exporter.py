@@ -244,6 +244,9 @@ def export(
     input_size: tuple[int, int, int] | None = None,
     class_names: list[str] | None = None,
     extra: dict[str, Any] | None = None,
+    *,
+    extra_tensors: dict[str, np.ndarray] | None = None,
+    architecture: str | None = None,
 ) -> Path:
     """Write ``model`` (eval-mode semantics) as a packed .dbnn file; returns the path.
 
@@ -252,7 +255,9 @@ def export(
     a hint (and used to trace shapes); by default it is guessed from the first
     conv. ``class_names`` are stored for ``dirnet eval`` and demos; ``extra``
     (JSON-serialisable) adds header entries, e.g. ``{"data": {...}}`` (the
-    training data set that ``dirnet eval model.dbnn`` reads).
+    training data set that ``dirnet eval model.dbnn`` reads). ``extra_tensors``
+    are stored beside the graph's (e.g. a detector's anchors), and
+    ``architecture`` replaces the recorded class name (of a wrapper, say).
     """
     if precision not in ("fp16", "fp32"):
         raise ValueError(f"precision must be 'fp16' or 'fp32', got {precision!r}")
@@ -317,7 +322,7 @@ def export(
         "format": fileformat.FORMAT,
         "version": fileformat.FORMAT_VERSION,
         "producer": f"dirnet {__version__}",
-        "architecture": type(model).__name__,
+        "architecture": architecture or type(model).__name__,
         "precision": precision,
         "conventions": fileformat.CONVENTIONS,
         "input": {"channels": int(size[0]), "size_hint": [int(v) for v in size], "layout": "NCHW"},
@@ -337,6 +342,11 @@ def export(
         if key in header:
             raise ValueError(f"extra header entry {key!r} would overwrite a reserved field")
         header[key] = value
+    tensors = writer.tensors
+    for name, arr in (extra_tensors or {}).items():
+        if name in tensors:
+            raise ValueError(f"extra tensor {name!r} would overwrite a tensor of the graph")
+        tensors[name] = np.ascontiguousarray(arr)
     path = Path(path)
-    fileformat.write(path, header, writer.tensors)
+    fileformat.write(path, header, tensors)
     return path
