@@ -213,9 +213,13 @@ def load_detector(path: str | os.PathLike, threads: int | None = None,
     if sorted(runtime.output_names) != sorted(want) or header.get("output_structure") != "dict":
         raise fileformat.FormatError(f"{where}: a detector file must output the dict {want}, "
                                      f"got {runtime.output_names}")
-    _, tensors = fileformat.read(path)
-    if ANCHORS_TENSOR in tensors:
-        anchors = torch.from_numpy(np.array(tensors[ANCHORS_TENSOR], dtype=np.float32))
+    # the native loader has read and checked the file; take the one tensor it does not keep
+    from safetensors import safe_open
+
+    with safe_open(os.fspath(path), framework="np") as f:
+        stored = f.get_tensor(ANCHORS_TENSOR) if ANCHORS_TENSOR in f.keys() else None
+    if stored is not None:
+        anchors = torch.from_numpy(np.array(stored, dtype=np.float32))
     else:  # no tensor: rebuild them from the recorded settings
         a = entry["anchors"]
         anchors = default_boxes(a["feature_sizes"], a["aspect_ratios"], a["scales"])
