@@ -25,7 +25,7 @@ from dirnet.deploy.detector import (
 from dirnet.detection.toy import make_toy_voc
 from dirnet.models import create
 
-PATHS = ("avx512", "avx2", "portable", "reference")
+PATHS = ("avx512", "avx2", "neon_dot", "neon", "portable", "reference")
 ROOT = Path(__file__).resolve().parents[1]
 CLASSIFIER_DBNN = ROOT / "tests" / "fixtures" / "v0_1" / "dirnet_resnet20w8.dbnn"
 

@@ -1,6 +1,6 @@
 """Bit-exact tests of the native binary kernels against a slow numpy reference.
 
-Every kernel path this CPU supports is checked (avx512, avx2, portable, and
+Every kernel path this CPU supports is checked (avx512, avx2 or neon_dot, neon, portable, and
 the plain `reference` kernels, which the C++ tests compare the others against).
 No torch here: `make sanitize` runs this file under AddressSanitizer.
 """
@@ -27,7 +27,7 @@ def test_paths_reported():
     assert PATHS[-2:] == ["portable", "reference"]
     assert K.path() in PATHS
     assert K.path() != "reference" or os.environ.get("DIRNET_KERNEL") == "reference"
-    assert set(PATHS) <= {"avx512", "avx2", "portable", "reference"}
+    assert set(PATHS) <= {"avx512", "avx2", "neon_dot", "neon", "portable", "reference"}
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -132,7 +132,7 @@ def test_env_var_forces_path(name):
 def test_env_var_bad_value_is_clear_error():
     r = _run("sse9")
     assert r.returncode != 0
-    assert "DIRNET_KERNEL must be one of avx512, avx2, portable, reference" in r.stderr
+    assert "DIRNET_KERNEL must be one of avx512, avx2, neon_dot, neon, portable, reference" in r.stderr
     assert "Traceback" in r.stderr and "ImportError" in r.stderr
 
 

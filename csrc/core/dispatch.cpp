@@ -4,8 +4,26 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#if defined(DIRNET_ARM64)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1 << 1)
+#endif
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+#endif
+
 namespace dirnet {
 namespace {
+
+#if defined(DIRNET_ARM64)
+// ASIMD (NEON) is part of ARMv8-A Linux targets; the dot-product
+// instructions (UDOT/SDOT, ARMv8.2 optional, e.g. Cortex-A55/A76: Pi 5, not
+// the Pi 4's Cortex-A72) are reported by the kernel in AT_HWCAP.
+bool has_neon() { return (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0; }
+bool has_neon_dot() { return has_neon() && (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0; }
+#endif
 
 bool has_avx512() {
 #if defined(DIRNET_X86)
@@ -38,13 +56,18 @@ bool has_portable() {
 #endif
 }
 
-// Every path name, best first (supported or not on this CPU/build).
-const char* const kAllPaths[] = {"avx512", "avx2", "portable", "reference"};
+// Every path name, best first (supported or not on this CPU/build): the x86-64
+// ones, then the aarch64 ones, then those of every CPU.
+const char* const kAllPaths[] = {"avx512", "avx2", "neon_dot", "neon", "portable", "reference"};
 
 bool path_supported(const std::string& name) {
 #if defined(DIRNET_X86)
   if (name == "avx512") return has_avx512();
   if (name == "avx2") return has_avx2();
+#endif
+#if defined(DIRNET_ARM64)
+  if (name == "neon_dot") return has_neon_dot();
+  if (name == "neon") return has_neon();
 #endif
   if (name == "portable") return has_portable();
   return name == "reference";  // plain C++: every CPU
@@ -107,6 +130,11 @@ std::string cpu_features() {
     else on = __builtin_cpu_supports("avx512vpopcntdq");
     if (on) s += (s.empty() ? "" : " ") + std::string(n);
   }
+#elif defined(DIRNET_ARM64)
+  const unsigned long hw = getauxval(AT_HWCAP);
+  if (hw & HWCAP_ASIMD) s = "asimd";
+  if (hw & HWCAP_ASIMDDP) s += (s.empty() ? "" : " ") + std::string("asimddp");
+  if (s.empty()) s = "generic";
 #else
   s = "generic";
 #endif

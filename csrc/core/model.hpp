@@ -36,7 +36,7 @@ class Model {
   void run(const float* x, int N, int C, int H, int W, const std::vector<float*>& outs);
   int threads() const;
   void set_threads(int threads);            // 0: all CPUs; rebuilds the worker pool
-  std::string kernel_path() const;          // "avx512", "avx2", "portable", "reference"
+  std::string kernel_path() const;          // a name of dispatch.hpp ("avx512", "neon", ...)
 
  private:
   Model() = default;

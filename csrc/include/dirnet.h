@@ -56,7 +56,8 @@ typedef struct dirnet_model dirnet_model;
 typedef struct dirnet_options {
   int threads;             /* worker threads; 0: all CPUs the process may use */
   const char* kernel_path; /* NULL or "": the best this CPU supports (or $DIRNET_KERNEL);
-                              else "avx512", "avx2", "portable" or "reference" */
+                              else "avx512", "avx2" (x86-64), "neon_dot", "neon" (aarch64),
+                              "portable" or "reference" */
   uint64_t max_bytes;      /* limit on activation buffers for one input shape; 0: 8 GiB */
 } dirnet_options;
 
@@ -97,7 +98,8 @@ DIRNET_API dirnet_status dirnet_run(dirnet_model* model, const float* input, con
 DIRNET_API int dirnet_threads(const dirnet_model* model);
 /* Change the number of worker threads (0: all CPUs). */
 DIRNET_API dirnet_status dirnet_set_threads(dirnet_model* model, int threads);
-/* The kernel path this model runs on ("avx512", "avx2", "portable", "reference"). */
+/* The kernel path this model runs on ("avx512", "avx2", "neon_dot", "neon", "portable",
+   "reference"). */
 DIRNET_API const char* dirnet_kernel_path(const dirnet_model* model);
 /* The file's JSON header (class names, input description, graph, ...). */
 DIRNET_API const char* dirnet_header_json(const dirnet_model* model);

@@ -1,6 +1,12 @@
 # ctest install_and_consume: `cmake --install` this build into a scratch
 # prefix, build tests/consumer against it with find_package(dirnet), run it
 # on a fixture model. -DBUILD_DIR=... -DSOURCE_DIR=... -DMODEL=...
+# [-DTOOLCHAIN=<toolchain file> -DEMULATOR=<command|args>] for cross builds.
+string(REPLACE "|" ";" emu "${EMULATOR}")
+set(cross)
+if(TOOLCHAIN)
+  set(cross -DCMAKE_TOOLCHAIN_FILE=${TOOLCHAIN})
+endif()
 set(work "${BUILD_DIR}/install_test")
 file(REMOVE_RECURSE "${work}")
 function(run)
@@ -12,9 +18,9 @@ function(run)
 endfunction()
 run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${work}/prefix")
 run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/consumer" -B "${work}/build" -DCMAKE_PREFIX_PATH=${work}/prefix
-    -DCMAKE_BUILD_TYPE=Release)
+    -DCMAKE_BUILD_TYPE=Release ${cross})
 run(${CMAKE_COMMAND} --build "${work}/build")
-run("${work}/build/consumer" "${MODEL}")
+run(${emu} "${work}/build/consumer" "${MODEL}")
 message(STATUS "${last_out}")
 if(NOT last_out MATCHES "^ok ")
   message(FATAL_ERROR "consumer printed: ${last_out}")

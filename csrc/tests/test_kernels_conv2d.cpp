@@ -142,7 +142,12 @@ void check_paths(Case& c, Rng& rng) {
   for (const auto& path : optimized_paths()) {
     INFO("path " << path);
     const Case::Out got = c.run(path, rng);
-    if (path == "portable") {
+#if defined(DIRNET_ARM64)
+    const bool exact = true;  // FMA is baseline there: portable adds each product with one rounding too
+#else
+    const bool exact = path != "portable";  // x86-64 portable rounds each product before the add
+#endif
+    if (!exact) {
       check_close(c, got, want, rng);
     } else {
       CHECK(got.f == want.f);

@@ -28,7 +28,7 @@ class PlanOp {
   // bounds checks); the plan gives that tensor a dedicated zeroed buffer.
   virtual int input_border(int input) const { return 0; }
   // Called once per resolve, after the buffers are placed, with the kernel
-  // path's name ("avx512", "avx2", "portable", "reference"): the op may pick
+  // path's name (dispatch.hpp: "avx512", "neon", ...): the op may pick
   // its kernel and precompute offsets. The views stay valid until the next call.
   virtual void prepare(const std::vector<FView>& in, const FView& out, const std::string& path) {}
   virtual void run(const std::vector<FView>& in, const FView& out, ThreadPool& pool) = 0;

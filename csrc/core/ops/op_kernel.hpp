@@ -2,8 +2,9 @@
 //
 // Every op family (ops/<family>/) has a selector `<family>_kernel(path)`
 // that looks the path name up in its own table: the paths are the names of
-// dispatch.hpp ("avx512", "avx2", "portable", "reference"), and an op may
-// use the same kernel on several paths (pool and eltwise have one).
+// dispatch.hpp ("avx512", "avx2", "neon_dot", "neon", "portable",
+// "reference"), and an op may use the same kernel on several paths (pool and
+// eltwise have one).
 #pragma once
 
 #include <cstddef>

@@ -1,8 +1,8 @@
 """Access to the compiled kernels (``dirnet._kernels``).
 
 ``DIRNET_KERNELS_LIB`` may name another build of the extension (the
-``make sanitize`` build); ``DIRNET_KERNEL`` (avx512 | avx2 | portable | reference) forces
-a kernel path for the whole process.
+``make sanitize`` build); ``DIRNET_KERNEL`` (avx512 | avx2 | neon_dot | neon | portable |
+reference) forces a kernel path for the whole process.
 """
 from __future__ import annotations
 

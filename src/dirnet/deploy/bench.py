@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, nargs="+", default=[1, 16])
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--kernels", nargs="+", default=None,
-                   help="kernel paths to time (default: the best, plus avx2 when supported)")
+                   help="kernel paths to time (default: the best, plus avx2 or neon when supported)")
     p.add_argument("--precision", choices=("fp16", "fp32"), default="fp16")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--reps", type=int, default=15)
@@ -309,7 +309,7 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
 
     K = kernels()
     arch = args.arch or ("resnet18" if args.model is None else None)
-    paths = args.kernels or [K.paths()[0]] + (["avx2"] if "avx2" in K.paths()[1:] else [])
+    paths = args.kernels or [K.paths()[0]] + [p for p in ("avx2", "neon") if p in K.paths()[1:]]
     for p in paths:
         if p not in K.paths():
             raise SystemExit(f"dirnet bench: kernel path {p!r} is not supported here ({', '.join(K.paths())})")

@@ -17,6 +17,9 @@ import numpy as np
 from dirnet.deploy import fileformat
 
 MAX_THREADS = 1024  # the native plan's limit (csrc/plan.cpp, checked_threads)
+# Every kernel path name of the native engine (csrc/core/dispatch.hpp), best first;
+# dirnet._kernels.paths() lists those this CPU supports.
+KERNEL_PATHS = ("avx512", "avx2", "neon_dot", "neon", "portable", "reference")
 
 
 class DeployedModel:
@@ -134,9 +137,10 @@ def load(
 
     ``threads``: worker threads, 1 to ``MAX_THREADS`` (1024); None: every CPU this
     process may use.
-    ``kernel``: force a kernel path ("avx512", "avx2", "portable", or "reference":
-    the plain, slow kernels the others are tested against); default: the best
-    this CPU supports, or the DIRNET_KERNEL environment variable.
+    ``kernel``: force a kernel path ("avx512", "avx2" on x86-64, "neon_dot", "neon"
+    on aarch64, "portable", or "reference": the plain, slow kernels the others are
+    tested against); default: the best this CPU supports, or the DIRNET_KERNEL
+    environment variable.
     ``max_memory``: bytes of activation buffers one input shape may use
     (default 8 GiB); larger inputs raise ValueError instead of exhausting memory.
     """
@@ -144,8 +148,8 @@ def load(
                                 or not 1 <= threads <= MAX_THREADS):
         raise ValueError(f"threads must be an integer in [1, {MAX_THREADS}] or None (every CPU), "
                          f"got {threads!r}")
-    if kernel is not None and kernel not in ("avx512", "avx2", "portable", "reference"):
-        raise ValueError(f"kernel must be 'avx512', 'avx2', 'portable' or 'reference', got {kernel!r}")
+    if kernel is not None and kernel not in KERNEL_PATHS:
+        raise ValueError(f"kernel must be one of {', '.join(map(repr, KERNEL_PATHS))}, got {kernel!r}")
     if max_memory is not None and (isinstance(max_memory, bool) or not isinstance(max_memory, int)
                                    or max_memory < 1):
         raise ValueError(f"max_memory must be a positive number of bytes, got {max_memory!r}")

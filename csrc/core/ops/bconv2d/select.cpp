@@ -8,6 +8,11 @@ const BConv2dKernel& bconv2d_kernel(const std::string& path) {
       {"avx512", bconv2d_tile_items, bconv2d_avx512},
       {"avx2", bconv2d_tile_items, bconv2d_avx2},
 #endif
+#if defined(DIRNET_ARM64)
+      // no NEON kernel yet: both aarch64 paths run the portable one
+      {"neon_dot", bconv2d_tile_items, bconv2d_portable},
+      {"neon", bconv2d_tile_items, bconv2d_portable},
+#endif
       {"portable", bconv2d_tile_items, bconv2d_portable},
       {"reference", bconv2d_reference_items, bconv2d_reference},
   };

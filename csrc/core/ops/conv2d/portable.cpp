@@ -1,5 +1,7 @@
 // fp32 conv, portable path: scalar loops the compiler vectorises for the
-// baseline target, each product rounded before the add (no FMA there).
+// baseline target. On x86-64 each product is rounded before the add (no FMA
+// in the baseline); on aarch64, where FMA is baseline (FMLA), each product is
+// added with one rounding in the reference's order, so the path is exact there.
 #include "ops/conv2d/conv2d_kernels.hpp"
 
 namespace dirnet {
@@ -16,7 +18,11 @@ static inline void conv_tile_m(int m, const float* const* base, const int64_t* t
       const float* x = base[j] + tap_off[t];
       for (int c = 0; c < C; ++c, w += 64) {
         const float a = x[c];
+#if defined(__aarch64__)
+        for (int l = 0; l < 64; ++l) acc[l] = __builtin_fmaf(a, w[l], acc[l]);
+#else
         for (int l = 0; l < 64; ++l) acc[l] += a * w[l];
+#endif
       }
     }
     for (int l = 0; l < 64; ++l) out[j * 64 + l] = acc[l];

@@ -8,6 +8,11 @@ const UnaryKernel& unary_kernel(const std::string& path) {
       {"avx512", unary_rows, unary_avx512},
       {"avx2", unary_rows, unary_avx2},
 #endif
+#if defined(DIRNET_ARM64)
+      // scalar std::exp, as portable
+      {"neon_dot", unary_rows, unary_reference},
+      {"neon", unary_rows, unary_reference},
+#endif
       // scalar std::exp: no portable vector exp worth its code on the baseline ISA
       {"portable", unary_rows, unary_reference},
       {"reference", unary_rows, unary_reference},
