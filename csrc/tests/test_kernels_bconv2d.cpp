@@ -201,3 +201,22 @@ TEST_CASE("bconv2d: ResNet-like layers (tiles with leftover pixels, several word
     }
   }
 }
+
+TEST_CASE("bconv2d: long windows (the AVX2 path splits them in passes of 31 words, runs of any length)") {
+  // Windows of 36 .. 250 words: pass boundaries fall inside a kernel row's run
+  // and between runs; runs of 1 .. 48 words end on every remainder mod 4.
+  Rng rng(31);
+  struct Shape { int C, K, d; };
+  for (const Shape s : {Shape{1000, 3, 1}, Shape{200, 7, 1}, Shape{130, 5, 2}, Shape{450, 3, 2}, Shape{64, 7, 1}}) {
+    Geom g;
+    g.N = 1; g.H = 6; g.W = 5; g.KH = g.KW = s.K; g.dh = g.dw = s.d;
+    g.pt = g.pl = g.pb = g.pr = (s.K - 1) * s.d / 2;
+    g.OH = conv_out(g.H, g.pt, g.pb, g.KH, 1, g.dh);
+    g.OW = conv_out(g.W, g.pl, g.pr, g.KW, 1, g.dw);
+    Epi e{EP_FLOAT, ACT_HARDTANH, true, true, true, false};
+    Case c = make_case(rng, g, s.C, 40, rng.coin(), e);
+    check_paths(c, rng);
+    c.epi = Epi{EP_INT};
+    check_paths(c, rng);
+  }
+}
