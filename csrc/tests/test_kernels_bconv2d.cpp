@@ -220,3 +220,16 @@ TEST_CASE("bconv2d: long windows (the AVX2 path splits them in passes of 31 word
     check_paths(c, rng);
   }
 }
+
+TEST_CASE("bconv2d: every epilogue on full 32-channel blocks (the AVX2 path fuses those)") {
+  Rng rng(32);
+  for (const Epi& e : all_epilogues()) {
+    for (int OC : {64, 45}) {  // full blocks only; a full block then a partial one
+      Geom g;
+      g.N = 2; g.H = 5; g.W = 4; g.KH = g.KW = 3; g.pt = g.pl = g.pb = g.pr = 1;
+      g.OH = g.H; g.OW = g.W;
+      Case c = make_case(rng, g, rng.pick<int>({3, 64, 100}), OC, rng.coin(), e);
+      check_paths(c, rng);
+    }
+  }
+}

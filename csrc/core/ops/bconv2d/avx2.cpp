@@ -27,6 +27,8 @@
 
 #include <immintrin.h>
 
+#include <type_traits>
+
 namespace dirnet {
 namespace bconv2d_avx2_isa {
 
@@ -146,7 +148,120 @@ static inline void bconv_tile_m(int m, const uint64_t* const* base, const int64_
   }
 }
 
-#include "ops/bconv2d/driver_impl.hpp"
+#include "ops/bconv2d/zero_pad_impl.hpp"
+#include "ops/shared/epilogue_impl.hpp"
+#include "ops/shared/tiles_impl.hpp"
+
+// ------------------------------------------------------------------------
+// The float epilogue of a full 32-channel block, 8 channels per register,
+// instantiated per (activation, residual, outputs): the generic
+// epilogue_tile's scalar-shaped loops and per-channel branches cost about a
+// fifth of a 64-channel layer's instructions. Same float operations in the
+// same order as epilogue_tile (fma, + residual, activation, !(z >= thr)), so
+// every path stays bit-identical; VMAXPS/VMINPS return their second operand
+// on NaN, which gives the scalar `z < lo ? lo : z` and `t > hi ? hi : t`.
+
+template <int ACT, bool RES, bool OUTF, bool OUTB>
+struct EpiCfg {
+  static constexpr int act = ACT;
+  static constexpr bool res = RES, outf = OUTF, outb = OUTB;
+};
+
+template <class Cfg>
+__attribute__((always_inline)) static inline void fused_pixel(const Epilogue& ep, const int32_t* d, int oc, int64_t n,
+                                                              int64_t y, int64_t x) {
+  const float* r = Cfg::res ? ep.res.data + n * ep.res.ns + y * ep.res.rs + x * ep.res.ps + oc : nullptr;
+  float* o = Cfg::outf ? ep.out_f.data + n * ep.out_f.ns + y * ep.out_f.rs + x * ep.out_f.ps + oc : nullptr;
+  const float* thr = ep.pack_thr ? ep.pack_thr + oc : kZeros32;
+  const __m256 lo = _mm256_set1_ps(ep.lo), hi = _mm256_set1_ps(ep.hi), zero = _mm256_setzero_ps();
+  uint32_t bits = 0;
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    const __m256i di = _mm256_load_si256(reinterpret_cast<const __m256i*>(d + 8 * i));
+    __m256 z = _mm256_fmadd_ps(_mm256_loadu_ps(ep.A + oc + 8 * i), _mm256_cvtepi32_ps(di),
+                               _mm256_loadu_ps(ep.B + oc + 8 * i));
+    if (Cfg::res) z = _mm256_add_ps(z, _mm256_loadu_ps(r + 8 * i));
+    if (Cfg::act == ACT_HARDTANH) {
+      z = _mm256_min_ps(hi, _mm256_max_ps(lo, z));
+    } else if (Cfg::act == ACT_RELU) {
+      z = _mm256_max_ps(z, zero);
+    } else if (Cfg::act == ACT_PRELU) {
+      const __m256 ge = _mm256_cmp_ps(z, zero, _CMP_GE_OQ);
+      z = _mm256_blendv_ps(_mm256_mul_ps(z, _mm256_loadu_ps(ep.slope + oc + 8 * i)), z, ge);
+    }
+    if (Cfg::outf) _mm256_storeu_ps(o + 8 * i, z);
+    if (Cfg::outb)
+      bits |= uint32_t(_mm256_movemask_ps(_mm256_cmp_ps(z, _mm256_loadu_ps(thr + 8 * i), _CMP_NGE_UQ))) << (8 * i);
+  }
+  if (Cfg::outb) {
+    uint64_t* pix = ep.out_b.data + n * ep.out_b.ns + y * ep.out_b.rs + x * ep.out_b.ps;
+    put_bits32(pix, oc, bits);
+    if (((oc >> 5) & 1) == 0 && oc + 32 >= ep.OC && (oc >> 6) < ep.out_b.Cw) put_bits32(pix, oc + 32, 0u);
+  }
+}
+
+// Items [begin, end) of bconv2d_tile_items: int32 dots of a tile
+// (bconv_tile_m), the zero-padding correction, then the epilogue: fused_pixel
+// for full blocks of a float epilogue, else the generic epilogue_tile
+// (Cfg = void: always). The generic driver (driver_impl.hpp) with the fused
+// epilogue added.
+template <class Cfg>
+static void bconv_range_cfg(const BConvParams& p, int64_t begin, int64_t end) {
+  const int64_t kw = int64_t(p.ntaps) * p.rlen;
+  const int ocp = p.OCB * kBlk;
+  alignas(64) int32_t dots[kBTile * kBlk];
+  const uint64_t* base[kBTile];
+  int32_t pn[kBTile], py[kBTile], px[kBTile];
+  TileWalk<kBTile> walk(begin, p.in.N, p.OH, p.OW);
+  for (int64_t it = begin; it < end; ++it) {
+    int64_t ocb;
+    const int m = walk.next(pn, py, px, ocb);
+    window_origins(p, m, pn, py, px, base);
+    bconv_tile_m(m, base, p.tap_off, p.ntaps, p.rlen, p.w + ocb * kw * kBlk, dots, p.Kbits);
+    const int oc0 = int(ocb) * kBlk;
+    if (p.tapsum) {
+      for (int j = 0; j < m; ++j) {
+        if (window_inside(p, py[j], px[j])) continue;
+        int32_t* d = dots + j * kBlk;
+        for_each_outside_tap(p, py[j], px[j], [&](int tap) {
+          const int32_t* ts = p.tapsum + int64_t(tap) * ocp + oc0;
+          for (int c = 0; c < kBlk; ++c) d[c] -= ts[c];
+        });
+      }
+    }
+    if constexpr (!std::is_void<Cfg>::value) {
+      if (oc0 + kBlk <= p.ep.OC) {
+        for (int j = 0; j < m; ++j) fused_pixel<Cfg>(p.ep, dots + j * kBlk, oc0, pn[j], py[j], px[j]);
+        continue;
+      }
+    }
+    epilogue_tile<int32_t, kBlk>(p.ep, dots, m, pn, py, px, oc0);
+  }
+}
+
+template <int ACT>
+static void bconv_range_act(const BConvParams& p, int64_t b, int64_t e) {
+  const int k = (p.ep.res.data ? 4 : 0) | (p.ep.out_f.data ? 2 : 0) | (p.ep.out_b.data ? 1 : 0);
+  switch (k) {
+    case 1: return bconv_range_cfg<EpiCfg<ACT, false, false, true>>(p, b, e);
+    case 2: return bconv_range_cfg<EpiCfg<ACT, false, true, false>>(p, b, e);
+    case 3: return bconv_range_cfg<EpiCfg<ACT, false, true, true>>(p, b, e);
+    case 5: return bconv_range_cfg<EpiCfg<ACT, true, false, true>>(p, b, e);
+    case 6: return bconv_range_cfg<EpiCfg<ACT, true, true, false>>(p, b, e);
+    case 7: return bconv_range_cfg<EpiCfg<ACT, true, true, true>>(p, b, e);
+    default: return bconv_range_cfg<void>(p, b, e);  // no output: nothing to fuse
+  }
+}
+
+static void bconv_range(const BConvParams& p, int64_t begin, int64_t end) {
+  if (p.ep.kind != EP_FLOAT) return bconv_range_cfg<void>(p, begin, end);
+  switch (p.ep.act) {
+    case ACT_HARDTANH: return bconv_range_act<ACT_HARDTANH>(p, begin, end);
+    case ACT_RELU: return bconv_range_act<ACT_RELU>(p, begin, end);
+    case ACT_PRELU: return bconv_range_act<ACT_PRELU>(p, begin, end);
+    default: return bconv_range_act<ACT_NONE>(p, begin, end);
+  }
+}
 
 }  // namespace bconv2d_avx2_isa
 

@@ -2,7 +2,8 @@
 //
 //   reference.cpp  scalar loops over every bit, straight from the definition
 //   portable.cpp   scalar 64-bit popcount
-//   avx2.cpp       pshufb nibble-lookup popcount
+//   avx2.cpp       pshufb nibble lookup on nibbles split before the XOR,
+//                  float epilogue fused per 32-channel block
 //   avx512.cpp     VPOPCNTQ, epilogue fused from the registers
 //
 // dot = sum over the window of sign(x) * sign(w) (K = C * KH * KW real bits),
