@@ -413,7 +413,7 @@ TEST_CASE("the dirnet header schema, as fileformat.check_header") {
       {[](json& h) { h["version"] = 2; }, "file format version 2 is newer than this dirnet supports (1)"},
       {[](json& h) { h["version"] = UINT64_MAX; }, "is newer than this dirnet supports"},
       {[](json& h) { h["version"] = 0; }, "bad format version 0"},
-      {[](json& h) { h["precision"] = "bf16"; }, "precision must be 'fp16' or 'fp32'"},
+      {[](json& h) { h["precision"] = "bf16"; }, "precision must be 'fp16', 'fp32' or 'int8'"},
       {[](json& h) { h.erase("input"); }, "missing 'input' description"},
       {[](json& h) { h["input"]["channels"] = 0; }, "input channels must be an integer in [1, 65536]"},
       {[](json& h) { h["input"]["channels"] = 65537; }, "input channels"},

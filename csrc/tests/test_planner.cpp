@@ -223,7 +223,7 @@ TEST_CASE("malformed ops are FormatErrors naming the op") {
   const char* f = "mixed_fp32.dbnn";
   CHECK(load_error(edited(f, [](json&) {})).empty());
   CHECK(contains(load_error(edited(f, [](json& h) { op_named(h, "b1")["op"] = "exec"; })),
-                 "op 'b1': unknown op type 'exec' (this dirnet knows conv2d, bconv2d, linear, blinear, hardtanh, "
+                 "op 'b1': unknown op type 'exec' (this dirnet knows conv2d, bconv2d, linear, blinear, qconv2d, qlinear, hardtanh, "
                  "relu, prelu, input, affine, add, maxpool2d, avgpool2d, adaptive_avgpool2d, flatten, shortcut_a"));
   CHECK(contains(load_error(edited(f, [](json& h) { op_named(h, "b1")["attrs"]["stride"] = {0, 1}; })),
                  "op 'b1': attribute 'stride' must be 2 integers in [1, 64], got [0, 1]"));

@@ -224,6 +224,30 @@ void Plan::add_conv(const std::string& name, int in, int out_f, int out_b, int r
   push_conv(std::move(op), std::move(ep));
 }
 
+void Plan::add_qconv(const std::string& name, int in, int out_f, int out_b, int res, const int8_t* w,
+                     float in_scale, int OC, int C, int KH, int KW, const int* stride, const int* pads,
+                     const int* dil, EpiSpec ep) {
+  check_geom(name, KH, KW, stride, pads, dil);
+  if (OC < 1 || C < 1 || OC > kMaxDim || C > kMaxDim) fail(name, "bad channel counts");
+  need_defined(tensors_, in, input_, name, TKind::F32);
+  if (res >= 0) need_defined(tensors_, res, input_, name, TKind::F32);
+  if (out_f < 0 && out_b < 0) fail(name, "op has no output");
+  check_epi(name, ep, size_t(OC), true);
+  if (!ep.T.empty()) fail(name, "integer thresholds apply to binary convolutions only");
+  QConvGeometry g;
+  g.C = C; g.OC = OC; g.KH = KH; g.KW = KW;
+  for (int i = 0; i < 2; ++i) g.stride[i] = stride[i], g.dil[i] = dil[i];
+  for (int i = 0; i < 4; ++i) g.pads[i] = pads[i];
+  auto q = std::make_shared<QConvOp>(g, w, in_scale, qconv2d_kernel(path_));  // before define: may throw
+  define_outputs(name, out_f, out_b);
+  Op op = conv_like_op(OpType::QCONV, name, in, res, out_f, out_b, KH, KW, stride, pads, dil, C, OC);
+  op.qop = std::move(q);
+  pad_float_epilogue(ep, OC, size_t(ceil_div(OC, 64)) * 64);
+  op.ep = std::move(ep);  // the quantized copy has its own border: the float input needs none
+  ops_.push_back(std::move(op));
+  rN_ = -1;
+}
+
 void Plan::add_bconv(const std::string& name, int in, int out_f, int out_b, int res, const uint64_t* w,
                      int OC, int C, int Cw, int KH, int KW, const int* stride, const int* pads,
                      const int* dil, bool zero_pad, EpiSpec ep) {
@@ -457,6 +481,7 @@ void Plan::resolve(int N, int C, int H, int W) {
         break;
       }
       case OpType::CONV:
+      case OpType::QCONV:
       case OpType::BCONV: {
         if (a.Cr != op.C)
           fail(op.name, "expects " + std::to_string(op.C) + " input channels, got " + std::to_string(a.Cr) +
@@ -609,6 +634,11 @@ void Plan::resolve(int N, int C, int H, int W) {
       p.tap_off = op.tap_off.data();
       p.w = op.wf.data();
       fill_epi(p.ep, EP_FLOAT);
+    } else if (op.type == OpType::QCONV) {
+      const Tensor& o = tensors_[op.out_f >= 0 ? op.out_f : op.out_b];
+      Epilogue e;
+      fill_epi(e, EP_FLOAT);
+      op.qop->prepare(a.fview(), o.H, o.W, e);
     } else if (op.type == OpType::PACK) {
       op.pp.in = a.fview();
       op.pp.out = tensors_[op.out_b].bview();
@@ -696,6 +726,9 @@ void Plan::run_op(Op& op) {
     }
     case OpType::GENERIC:
       op.gen->run(op.in_views, op.out_view, pool_);
+      return;
+    case OpType::QCONV:
+      op.qop->run(&pool_);
       return;
     default: break;
   }
@@ -856,7 +889,7 @@ std::vector<std::string> Plan::op_names() const {
 
 std::string Plan::describe() const {
   static const char* names[] = {"conv", "bconv", "pack", "eltwise", "maxpool", "avgpool",
-                                "adaptive_avg", "shortcut_a", "flatten", "op"};
+                                "adaptive_avg", "shortcut_a", "flatten", "op", "qconv"};
   std::ostringstream s;
   s << "Plan(path=" << path_ << ", threads=" << pool_.size() << ")\n";
   for (const Op& op : ops_) {

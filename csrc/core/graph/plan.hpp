@@ -16,6 +16,7 @@
 #include "ops/bconv2d/bconv2d_kernels.hpp"
 #include "ops/bitpack/bitpack_kernels.hpp"
 #include "ops/conv2d/conv2d_kernels.hpp"
+#include "ops/qconv2d/qconv2d_op.hpp"
 #include "threadpool.hpp"
 
 namespace dirnet {
@@ -38,7 +39,7 @@ struct Tensor {
   BView bview() const;
 };
 
-enum class OpType : int { CONV, BCONV, PACK, ELTWISE, MAXPOOL, AVGPOOL, ADAPTIVE_AVG, SHORTCUT_A, FLATTEN, GENERIC };
+enum class OpType : int { CONV, BCONV, PACK, ELTWISE, MAXPOOL, AVGPOOL, ADAPTIVE_AVG, SHORTCUT_A, FLATTEN, GENERIC, QCONV };
 
 struct EpiSpec {  // epilogue settings given at build time
   int act = ACT_NONE;
@@ -72,6 +73,8 @@ struct Op {
   std::vector<int> ins;
   std::vector<FView> in_views;  // resolved
   FView out_view;
+  // QCONV: the int8 convolution (weights, quantized input buffer, kernel)
+  std::shared_ptr<QConvOp> qop;
 };
 
 class Plan {
@@ -92,6 +95,10 @@ class Plan {
   void add_bconv(const std::string& name, int in, int out_f, int out_b, int res, const uint64_t* w,
                  int OC, int C, int Cw, int KH, int KW, const int* stride, const int* pads,
                  const int* dil, bool zero_pad, EpiSpec ep);
+  // int8 conv / linear (ops/qconv2d): w int8 [OC][C][KH][KW], in_scale s_x;
+  // ep.A already holds the dequantization s_x * s_w[oc] (times the BN scale).
+  void add_qconv(const std::string& name, int in, int out_f, int out_b, int res, const int8_t* w, float in_scale,
+                 int OC, int C, int KH, int KW, const int* stride, const int* pads, const int* dil, EpiSpec ep);
   void add_pack(const std::string& name, int in, int out, AVec<float> thr);
   void add_eltwise(const std::string& name, int a, int b, int out, EpiSpec ep);
   void add_maxpool(const std::string& name, int in, int out, const int* k, const int* s, const int* p,

@@ -480,7 +480,8 @@ void check_header(const json& h, const std::string& where) {
   need(h.is_object(), where, "header must be a JSON object");
   need(get(h, "format") == "dirnet.dbnn", where, "not a dirnet.dbnn file (format=" + shown(get(h, "format")) + ")");
   check_version(h, where);
-  need(get(h, "precision") == "fp16" || get(h, "precision") == "fp32", where, "precision must be 'fp16' or 'fp32'");
+  need(get(h, "precision") == "fp16" || get(h, "precision") == "fp32" || get(h, "precision") == "int8", where,
+       "precision must be 'fp16', 'fp32' or 'int8'");
   check_input(h, where);
   const json& names = get(h, "class_names");
   need(names.is_null() || is_str_list(names), where, "class_names must be a list of strings or null");

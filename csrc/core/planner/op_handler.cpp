@@ -15,7 +15,7 @@ const std::vector<const OpHandler*>& op_handlers() {
       &kAffineOp,  &kAddOp,     &kHardtanhOp,   &kReluOp,      &kPreluOp,
       &kMaxpool2dOp, &kAvgpool2dOp, &kAdaptiveAvgpool2dOp, &kFlattenOp, &kShortcutAOp,
       &kSiluOp, &kSigmoidOp, &kHardswishOp, &kHardsigmoidOp, &kMulOp,
-      &kGconv2dOp, &kConcatOp, &kSliceOp, &kPadOp, &kZeroOp};
+      &kGconv2dOp, &kConcatOp, &kSliceOp, &kPadOp, &kZeroOp, &kQconv2dOp, &kQlinearOp};
   return list;
 }
 

@@ -50,6 +50,9 @@ struct Node {
   std::map<std::string, std::vector<float>> vec;  // per-channel vectors present in the file
   std::vector<float> wf;                          // full-precision weight [OC][C][KH][KW]
   std::vector<uint64_t> wb;                       // packed weight [OC][KH][KW][words]
+  std::vector<int8_t> wq;                         // int8 weight [OC][C][KH][KW] (qconv2d, qlinear)
+  float in_scale = 0.f;                           // int8: the input's scale s_x
+  std::vector<double> qscale;                     // int8: s_x * s_w[oc], folded into the epilogue
   int OC = 0, KH = 1, KW = 1;                     // weight dimensions (conv role)
   ConvGeometry geom;                              // conv role
   float lo = -1.f, hi = 1.f;                      // act role: hardtanh bounds
@@ -139,5 +142,7 @@ extern const OpHandler kConv2dOp, kBconv2dOp, kLinearOp, kBlinearOp, kInputOp, k
 extern const OpHandler kGconv2dOp, kConcatOp, kSliceOp, kPadOp, kZeroOp;
 // Smooth / hard activations (ops/unary) and the elementwise product (ops/mul).
 extern const OpHandler kSiluOp, kSigmoidOp, kHardswishOp, kHardsigmoidOp, kMulOp;
+// int8 convolution and linear layers (ops/qconv2d).
+extern const OpHandler kQconv2dOp, kQlinearOp;
 
 }  // namespace dirnet

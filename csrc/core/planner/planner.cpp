@@ -199,6 +199,9 @@ void conv_affine(const Node& n, std::vector<double>& A, std::vector<double>& B) 
   }
   if (const std::vector<float>* b = n.find("bias"))
     for (int i = 0; i < n.OC; ++i) B[size_t(i)] = (*b)[size_t(i)];
+  // int8: the sum of x_q * w_q times s_x * s_w[oc] (fp64, rounded to fp32 once
+  // with the BN scale that may still multiply it)
+  for (size_t i = 0; i < n.qscale.size(); ++i) A[i] *= n.qscale[i];
 }
 
 // An op with emit_fused (gconv2d) and the affine [+ relu/hardtanh] after it.
@@ -560,6 +563,10 @@ void Emitter::emit_group(const Group& gr) {
                       geo.pads, geo.dil, geo.zero_pad, std::move(ep));
       describe_.push_back("bconv " + label);
     }
+  } else if (!conv.wq.empty()) {
+    plan_.add_qconv(label, ftensor(conv.inputs[0], conv.name), out_f, out_b, res, conv.wq.data(), conv.in_scale, OC,
+                    ic, conv.KH, conv.KW, geo.stride, geo.pads, geo.dil, std::move(ep));
+    describe_.push_back("qconv " + label);
   } else {
     plan_.add_conv(label, ftensor(conv.inputs[0], conv.name), out_f, out_b, res, conv.wf.data(), OC, ic, conv.KH,
                    conv.KW, geo.stride, geo.pads, geo.dil, std::move(ep));

@@ -59,8 +59,9 @@ class _Tracer(fx.Tracer):
 
 
 class _GraphWriter:
-    def __init__(self, precision: str):
+    def __init__(self, precision: str, act_scales: dict[nn.Module, float] | None = None):
         self.precision = precision
+        self._act_scales = act_scales or {}
         self.ops: list[dict[str, Any]] = []
         self._pure: dict[tuple[str, tuple[str, ...], str], str] = {}  # tensorless op -> its value
         self.tensors: dict[str, np.ndarray] = {}
@@ -96,9 +97,14 @@ class _GraphWriter:
         self.tensors[name] = arr
         return name
 
+    def act_scale(self, m: nn.Module) -> float | None:
+        """int8 export: the calibrated input scale of ``m`` (None: not quantized)."""
+        return self._act_scales.get(m)
+
     def fp_weight(self, opname: str, w: torch.Tensor, keep_fp32: bool = False) -> str:
         a = np32(w)
-        if self.precision == "fp16" and not keep_fp32:
+        # int8 files store the full-precision weights they keep (grouped convs) as fp16 does
+        if self.precision in ("fp16", "int8") and not keep_fp32:
             h = a.astype(np.float16)
             if not np.isfinite(h).all() and np.isfinite(a).all():
                 raise ExportError(f"weights of {opname!r} overflow fp16; export with precision='fp32'")
@@ -247,6 +253,8 @@ def export(
     *,
     extra_tensors: dict[str, np.ndarray] | None = None,
     architecture: str | None = None,
+    calibration: Any = None,
+    calibration_estimator: str = "mse",
 ) -> Path:
     """Write ``model`` (eval-mode semantics) as a packed .dbnn file; returns the path.
 
@@ -258,9 +266,22 @@ def export(
     training data set that ``dirnet eval model.dbnn`` reads). ``extra_tensors``
     are stored beside the graph's (e.g. a detector's anchors), and
     ``architecture`` replaces the recorded class name (of a wrapper, say).
+
+    ``precision="int8"`` quantizes every full-precision Conv2d (groups 1) and
+    Linear to int8 (per-output-channel weights, a calibrated per-tensor input
+    scale; :mod:`dirnet.deploy.calibrate`, docs/deploy.md "int8") and needs
+    ``calibration``: an iterable of input batches (tensors (N, C, H, W), or
+    tuples whose first element is one) from the training data, run through
+    the model in eval mode; ``calibration_estimator`` is "mse" (default) or
+    "max". Binary layers are unchanged; grouped convs keep fp16 weights.
     """
-    if precision not in ("fp16", "fp32"):
-        raise ValueError(f"precision must be 'fp16' or 'fp32', got {precision!r}")
+    if precision not in ("fp16", "fp32", "int8"):
+        raise ValueError(f"precision must be 'fp16', 'fp32' or 'int8', got {precision!r}")
+    if precision == "int8" and calibration is None:
+        raise ValueError("precision='int8' needs calibration=: an iterable of input batches from the training "
+                         "data (e.g. [x for x, _ in loader]) to measure the activation ranges")
+    if precision != "int8" and calibration is not None:
+        raise ValueError(f"calibration is only used by precision='int8', not {precision!r}")
     if not isinstance(model, nn.Module):
         raise TypeError(f"export expects an nn.Module, got {type(model).__name__}")
     if input_size is not None and (len(tuple(input_size)) != 3 or any(int(v) < 1 for v in input_size)):
@@ -276,6 +297,12 @@ def export(
             json.dumps(extra, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"extra header entries must be JSON-serialisable: {exc}") from None
+    act_scales: dict[nn.Module, float] = {}
+    quant_info: dict[str, Any] | None = None
+    if precision == "int8":
+        from dirnet.deploy.calibrate import calibrate
+
+        act_scales, quant_info = calibrate(model, calibration, calibration_estimator)
     was_training = model.training
     model.eval()
     try:
@@ -288,7 +315,7 @@ def export(
         gm = fx.GraphModule(tracer.root, graph)
         _check_modules(gm)
         size = _shape_prop(gm, input_size, _first_conv_channels(model))
-        writer = _GraphWriter(precision)
+        writer = _GraphWriter(precision, act_scales)
         modules = dict(gm.named_modules())
         output: str | None = None
         outputs: list[dict[str, str]] | None = None
@@ -333,6 +360,9 @@ def export(
     # dict: "outputs" in order plus "output_structure", and no "output", so
     # that a reader that knows only one output refuses the file instead of
     # returning part of it.
+    if quant_info is not None:  # readers ignore it; it says how the scales were found
+        header["quantization"] = {"scheme": "int8 per-output-channel symmetric weights, per-tensor symmetric "
+                                            "calibrated input scales", **quant_info}
     if outputs is None:
         header["output"] = output
     else:

@@ -170,7 +170,7 @@ def check_header(header: Any, where: str = "header") -> None:
     _need(version <= FORMAT_VERSION, where,
           f"file format version {version} is newer than this dirnet supports ({FORMAT_VERSION}); upgrade dirnet")
     _need(version >= 1, where, f"bad format version {version}")
-    _need(header.get("precision") in ("fp16", "fp32"), where, "precision must be 'fp16' or 'fp32'")
+    _need(header.get("precision") in ("fp16", "fp32", "int8"), where, "precision must be 'fp16', 'fp32' or 'int8'")
     inp = header.get("input")
     _need(isinstance(inp, dict), where, "missing 'input' description")
     ch = inp.get("channels")

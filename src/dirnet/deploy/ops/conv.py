@@ -44,6 +44,11 @@ def _write_conv(w, node, m: nn.Conv2d, name: str, x: str) -> str:
     if m.padding_mode != "zeros":
         raise ExportError(f"Conv2d {name!r}: padding_mode={m.padding_mode!r} is not supported")
     pads = conv_pads(m)
+    scale = w.act_scale(m)
+    if scale is not None:  # int8 export (ops/qconv.py)
+        from dirnet.deploy.ops.qconv import write_qconv
+
+        return write_qconv(w, m, name, x, pads, scale)
     # The stem (a conv reading the network input) stays fp32 in an fp16
     # file: it is tiny, and its rounding would move signs in every layer.
     t = {"weight": w.fp_weight(name, m.weight, keep_fp32=x == w.input_value)}

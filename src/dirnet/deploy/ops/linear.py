@@ -13,6 +13,11 @@ def _write_linear(w, node, m: nn.Linear, name: str, x: str) -> str:
     r = w.rank[x]
     if r != 2:
         raise ExportError(f"Linear {str(node.target)!r} is applied to a {r}-D tensor; only (N, features) is supported")
+    scale = w.act_scale(m)
+    if scale is not None:  # int8 export (ops/qconv.py)
+        from dirnet.deploy.ops.qconv import write_qlinear
+
+        return write_qlinear(w, m, name, x, scale)
     t = {"weight": w.fp_weight(name, m.weight)}
     if m.bias is not None:
         t["bias"] = w.tensor(name, "bias", np32(m.bias))

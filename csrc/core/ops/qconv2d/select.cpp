@@ -1,0 +1,61 @@
+// The int8 conv kernels of each path. A path has one or more variants, best
+// first; the first one this CPU supports is used (VNNI where the CPU has it).
+#include <stdexcept>
+
+#include "ops/qconv2d/qconv2d_kernels.hpp"
+
+namespace dirnet {
+namespace {
+
+bool always() { return true; }
+#if defined(DIRNET_X86)
+bool cpu_avx512() {  // what the avx512 path needs (dispatch.cpp)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx2") &&
+         __builtin_cpu_supports("fma") && __builtin_cpu_supports("popcnt");
+}
+bool cpu_avx512_vnni() { return cpu_avx512() && __builtin_cpu_supports("avx512vnni"); }
+bool cpu_avx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("popcnt");
+}
+bool cpu_avx2_vnni() { return cpu_avx2() && __builtin_cpu_supports("avxvnni"); }
+#endif
+
+const QConv2dKernel kTable[] = {
+#if defined(DIRNET_X86)
+    {"avx512", "avx512_vnni", 1, QW_S8, cpu_avx512_vnni, qconv2d_avx512_items, qconv2d_avx512_quantize8,
+     qconv2d_avx512_vnni},
+    {"avx512", "avx512", 2, QW_S16, cpu_avx512, qconv2d_avx512_items, qconv2d_avx512_quantize16, qconv2d_avx512},
+    {"avx2", "avx2_vnni", 1, QW_S8, cpu_avx2_vnni, qconv2d_avx2_items, qconv2d_avx2_quantize8, qconv2d_avx2_vnni},
+    {"avx2", "avx2", 2, QW_S16, cpu_avx2, qconv2d_avx2_items, qconv2d_avx2_quantize16, qconv2d_avx2},
+#endif
+#if defined(DIRNET_ARM64)
+    // no NEON int8 kernel yet: both aarch64 paths run the portable one
+    {"neon_dot", "portable", 1, QW_S8, always, qconv2d_portable_items, qconv2d_portable_quantize, qconv2d_portable},
+    {"neon", "portable", 1, QW_S8, always, qconv2d_portable_items, qconv2d_portable_quantize, qconv2d_portable},
+#endif
+    {"portable", "portable", 1, QW_S8, always, qconv2d_portable_items, qconv2d_portable_quantize, qconv2d_portable},
+    {"reference", "reference", 0, QW_NONE, always, qconv2d_reference_items, nullptr, qconv2d_reference},
+};
+
+}  // namespace
+
+const QConv2dKernel& qconv2d_kernel(const std::string& path) {
+  for (const QConv2dKernel& k : kTable)
+    if (path == k.path && k.supported()) return k;
+  throw std::invalid_argument("dirnet: no qconv2d kernel for path '" + path + "' on this CPU/build");
+}
+
+const std::vector<const QConv2dKernel*>& qconv2d_variants() {
+  static const std::vector<const QConv2dKernel*> all = [] {
+    std::vector<const QConv2dKernel*> v;
+    for (const QConv2dKernel& k : kTable) v.push_back(&k);
+    return v;
+  }();
+  return all;
+}
+
+}  // namespace dirnet

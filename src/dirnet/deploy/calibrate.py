@@ -1,0 +1,143 @@
+"""int8 export: weight quantization and activation-range calibration.
+
+The scheme (docs/deploy.md, "int8"), for every full-precision ``Conv2d``
+(groups = 1) and ``Linear`` of the model (the stem, 1x1 downsample convs, the
+classifier; binary layers, grouped/depthwise convs and everything else are
+untouched):
+
+* **weights**: per output channel, symmetric: ``s_w[o] = max|w[o]| / 127``
+  (1 when the channel is all zero), ``w_q = clamp(round_half_even(w / s_w),
+  -127, 127)`` (computed in float64, ``s_w`` stored as fp32). The weights are
+  the module's own (BatchNorm is not folded into them: the runtime applies it
+  in the epilogue, in float, exactly as for fp32 convs);
+* **activations**: one symmetric scale ``s_x`` per layer input, from the
+  calibration batches (eval mode, no augmentation). Estimators:
+  ``"mse"`` (default): the clipping value ``c`` in ``max|x| * k / 128``,
+  ``k = 32 .. 128``, that minimises the mean squared quantization error of
+  a sample of the layer's inputs (up to 65,536 values per batch, seeded);
+  ``"max"``: ``c = max|x|``. ``s_x = c / 127``.
+
+At run time ``x_q = clamp(round_half_even(x * (1 / s_x)), -127, 127)``, the
+int32 sum of ``x_q * w_q`` is exact, and the float epilogue scales it by
+``s_x * s_w[o]`` folded into the BatchNorm scale.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+ESTIMATORS = ("mse", "max")
+_SAMPLE_PER_BATCH = 65536
+
+
+def quantize_weight(w: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """``(w_q int8 [out, ...], s_w fp32 [out])``: per output channel, symmetric."""
+    w64 = w.detach().to(torch.float64).cpu()
+    flat = w64.reshape(w64.shape[0], -1)
+    amax = flat.abs().amax(dim=1)
+    scale = (amax / 127.0).to(torch.float32)
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    s = scale.to(torch.float64).reshape(-1, *([1] * (w64.dim() - 1)))
+    q = torch.clamp(torch.round(w64 / s), -127, 127).to(torch.int8)
+    return q.numpy().copy(), scale.numpy().astype(np.float32)
+
+
+def quantizable(m: nn.Module) -> bool:
+    """Does the int8 export quantize this module (a full-precision Conv2d with groups 1, or Linear)?"""
+    from dirnet.deploy import ops
+
+    spec = ops.module_spec(m)
+    if spec is None:
+        return False
+    if spec.name == "conv2d":
+        return getattr(m, "groups", 1) == 1
+    return spec.name == "linear"
+
+
+class _Stats:
+    def __init__(self, seed: int):
+        self.amax = 0.0
+        self.samples: list[torch.Tensor] = []
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def add(self, x: torch.Tensor) -> None:
+        a = x.detach().float().abs().reshape(-1).cpu()
+        if a.numel() == 0:
+            return
+        finite = a[torch.isfinite(a)]
+        if finite.numel():
+            self.amax = max(self.amax, float(finite.max()))
+        if finite.numel() > _SAMPLE_PER_BATCH:
+            idx = torch.randint(0, finite.numel(), (_SAMPLE_PER_BATCH,), generator=self.gen)
+            finite = finite[idx]
+        self.samples.append(finite.clone())
+
+
+def _mse_clip(amax: float, a: torch.Tensor) -> float:
+    """The clipping value with the least mean squared error of symmetric int8 quantization of ``a`` (>= 0)."""
+    best_c, best_err = amax, float("inf")
+    a = a.to(torch.float64)
+    for k in range(32, 129):
+        c = amax * k / 128.0
+        s = c / 127.0
+        q = torch.clamp(torch.round(a / s), max=127.0) * s
+        err = float(((q - a) ** 2).mean())
+        if err < best_err:
+            best_c, best_err = c, err
+    return best_c
+
+
+def scale_from(stats: _Stats, estimator: str) -> float:
+    if stats.amax <= 0.0 or not np.isfinite(stats.amax):
+        return 1.0
+    if estimator == "max" or not stats.samples:
+        c = stats.amax
+    else:
+        c = _mse_clip(stats.amax, torch.cat(stats.samples))
+    s = np.float32(c / 127.0)
+    if not (np.isfinite(s) and s > 0 and np.isfinite(np.float32(1.0) / s)):
+        return 1.0
+    return float(s)
+
+
+def calibrate(model: nn.Module, batches: Iterable[Any], estimator: str = "mse",
+              seed: int = 0) -> tuple[dict[nn.Module, float], dict[str, Any]]:
+    """Input scales ``{module: s_x}`` of every quantizable module, from ``batches``
+    (input tensors, or (input, ...) tuples whose first element is the input),
+    run through ``model`` in eval mode; plus a summary (batches, images, seconds)."""
+    import time
+
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"calibration estimator must be one of {ESTIMATORS}, got {estimator!r}")
+    mods = [m for m in model.modules() if quantizable(m)]
+    stats = {m: _Stats(seed + i) for i, m in enumerate(mods)}
+    hooks = [m.register_forward_pre_hook(lambda mod, args: stats[mod].add(args[0])) for m in mods]
+    was_training = model.training
+    model.eval()
+    t0 = time.perf_counter()
+    n_batches = n_images = 0
+    try:
+        with torch.no_grad():
+            for b in batches:
+                x = b[0] if isinstance(b, (tuple, list)) else b
+                x = torch.as_tensor(x)
+                if x.dim() == 3:
+                    x = x.unsqueeze(0)
+                model(x.float())
+                n_batches += 1
+                n_images += int(x.shape[0])
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    if n_batches == 0:
+        raise ValueError("calibration gave no batches: int8 export needs at least one input batch")
+    t1 = time.perf_counter()
+    scales = {m: scale_from(stats[m], estimator) for m in mods}
+    info = {"estimator": estimator, "batches": n_batches, "images": n_images,
+            "forward_seconds": round(t1 - t0, 3), "seconds": round(time.perf_counter() - t0, 3)}
+    return scales, info
