@@ -35,7 +35,7 @@ namespace bconv2d_avx2_isa {
 #include "ops/shared/simd_avx2.hpp"
 
 constexpr int kChunk = 31;  // window words per pass: a byte counter takes at most 8 per word
-constexpr int kPix = kChunk + 3;  // split words per pixel: + 3 spare slots for the last group of 4
+constexpr int kPix = kChunk + 1;  // split words per pixel (odd: spreads the pixels over L1 banks)
 
 // Words [k0, k0 + n) of the windows of M pixels (K = ntaps * rlen words each,
 // tap-major like the weights), nibble-split and broadcast to 4 lanes:
@@ -49,28 +49,15 @@ static inline void split_windows(const uint64_t* const* base, const int64_t* tap
   for (int i = 0; i < n; ++t, c = 0) {  // one run of consecutive words at a time, for every pixel
     const int len = int(rlen - c < n - i ? rlen - c : n - i);
     const int64_t off = tap_off[t] + c;
-    const __m256i tail = _mm256_cmpgt_epi64(_mm256_set1_epi64x(len & 3), _mm256_setr_epi64x(0, 1, 2, 3));
 #pragma GCC unroll 1
     for (int j = 0; j < M; ++j) {
-      const uint64_t* s = base[j] + off;
+      const uint64_t* src = base[j] + off;
       __m256i* l = lo + j * kPix + i;
       __m256i* h = hi + j * kPix + i;
-      // 4 words at a time (the last group masked: nothing past the run is
-      // read), each word broadcast to its own register; the slots of a last
-      // partial group past the run are overwritten by the next run or unused
-      for (int q = 0; q < len; q += 4) {
-        const __m256i a = len - q >= 4 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + q))
-                                        : _mm256_maskload_epi64(reinterpret_cast<const long long*>(s + q), tail);
-        const __m256i al = _mm256_and_si256(a, m4);
-        const __m256i ah = _mm256_and_si256(_mm256_srli_epi16(a, 4), m4);
-        _mm256_store_si256(l + q + 0, _mm256_permute4x64_epi64(al, 0x00));
-        _mm256_store_si256(h + q + 0, _mm256_permute4x64_epi64(ah, 0x00));
-        _mm256_store_si256(l + q + 1, _mm256_permute4x64_epi64(al, 0x55));
-        _mm256_store_si256(h + q + 1, _mm256_permute4x64_epi64(ah, 0x55));
-        _mm256_store_si256(l + q + 2, _mm256_permute4x64_epi64(al, 0xaa));
-        _mm256_store_si256(h + q + 2, _mm256_permute4x64_epi64(ah, 0xaa));
-        _mm256_store_si256(l + q + 3, _mm256_permute4x64_epi64(al, 0xff));
-        _mm256_store_si256(h + q + 3, _mm256_permute4x64_epi64(ah, 0xff));
+      for (int q = 0; q < len; ++q) {
+        const __m256i a = _mm256_set1_epi64x(static_cast<long long>(src[q]));
+        _mm256_store_si256(l + q, _mm256_and_si256(a, m4));
+        _mm256_store_si256(h + q, _mm256_and_si256(_mm256_srli_epi16(a, 4), m4));
       }
     }
     i += len;
