@@ -233,3 +233,18 @@ TEST_CASE("bconv2d: every epilogue on full 32-channel blocks (the AVX2 path fuse
     }
   }
 }
+
+// Windows longer than 1,023 words: the neon path's 16-bit counters are widened
+// into 32-bit totals every 1,023 words (neon_impl.hpp), which these cross at
+// odd places (mid-run, twice for C = 16447); K exceeds 65,535 bits here.
+TEST_CASE("bconv2d: very long windows (counter widening of the 16-bit paths)") {
+  Rng rng(99);
+  for (int C : {8300, 16447}) {
+    Geom g;
+    g.N = 1; g.H = 3; g.W = 2 + (C & 1); g.KH = g.KW = 3; g.pt = g.pl = g.pb = g.pr = 1;
+    g.OH = conv_out(g.H, 1, 1, 3, 1, 1);
+    g.OW = conv_out(g.W, 1, 1, 3, 1, 1);
+    Case c = make_case(rng, g, C, 33, C > 10000, Epi{EP_INT});
+    check_paths(c, rng);
+  }
+}

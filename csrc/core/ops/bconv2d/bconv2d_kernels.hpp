@@ -5,6 +5,9 @@
 //   avx2.cpp       pshufb nibble lookup on nibbles split before the XOR,
 //                  float epilogue fused per 32-channel block
 //   avx512.cpp     VPOPCNTQ, epilogue fused from the registers
+//   neon.cpp       aarch64: EOR + CNT, pairwise byte adds, UADALP into 16-bit counters
+//   neon_dotprod.cpp  aarch64 + dot product: EOR + CNT, UDOT into 32-bit counters
+//                  (both: neon_impl.hpp through the generic driver)
 //
 // dot = sum over the window of sign(x) * sign(w) (K = C * KH * KW real bits),
 // then the epilogue (common.hpp: Epilogue). One padding (the packed border,
@@ -54,6 +57,10 @@ void bconv2d_portable(const BConvParams& p, int64_t begin, int64_t end);
 #if defined(DIRNET_X86)
 void bconv2d_avx2(const BConvParams& p, int64_t begin, int64_t end);
 void bconv2d_avx512(const BConvParams& p, int64_t begin, int64_t end);
+#endif
+#if defined(DIRNET_ARM64)
+void bconv2d_neon(const BConvParams& p, int64_t begin, int64_t end);
+void bconv2d_neon_dot(const BConvParams& p, int64_t begin, int64_t end);
 #endif
 
 }  // namespace dirnet

@@ -9,9 +9,8 @@ const BConv2dKernel& bconv2d_kernel(const std::string& path) {
       {"avx2", bconv2d_tile_items, bconv2d_avx2},
 #endif
 #if defined(DIRNET_ARM64)
-      // no NEON kernel yet: both aarch64 paths run the portable one
-      {"neon_dot", bconv2d_tile_items, bconv2d_portable},
-      {"neon", bconv2d_tile_items, bconv2d_portable},
+      {"neon_dot", bconv2d_tile_items, bconv2d_neon_dot},
+      {"neon", bconv2d_tile_items, bconv2d_neon},
 #endif
       {"portable", bconv2d_tile_items, bconv2d_portable},
       {"reference", bconv2d_reference_items, bconv2d_reference},

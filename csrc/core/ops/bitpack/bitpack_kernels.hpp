@@ -1,7 +1,7 @@
 // Sign packing (float NHWC -> packed bits): parameters and the selector.
 //
 //   reference.cpp  one channel at a time
-//   portable.cpp, avx2.cpp, avx512.cpp   32 channels per compare mask
+//   portable.cpp, avx2.cpp, avx512.cpp, neon.cpp   32 channels per compare mask
 //
 // Bit c of a pixel = !(x[c] >= thr[c]) (thr 0 when none): sign(0) = +1, NaN
 // packs as -1; every word of the pixel is written, channel-padding bits 0.
@@ -34,6 +34,9 @@ void bitpack_portable(const PackParams& p, int64_t begin, int64_t end);
 #if defined(DIRNET_X86)
 void bitpack_avx2(const PackParams& p, int64_t begin, int64_t end);
 void bitpack_avx512(const PackParams& p, int64_t begin, int64_t end);
+#endif
+#if defined(DIRNET_ARM64)
+void bitpack_neon(const PackParams& p, int64_t begin, int64_t end);
 #endif
 
 }  // namespace dirnet

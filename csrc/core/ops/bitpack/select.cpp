@@ -9,9 +9,8 @@ const BitpackKernel& bitpack_kernel(const std::string& path) {
       {"avx2", bitpack_items, bitpack_avx2},
 #endif
 #if defined(DIRNET_ARM64)
-      // no NEON kernel yet: both aarch64 paths run the portable one
-      {"neon_dot", bitpack_items, bitpack_portable},
-      {"neon", bitpack_items, bitpack_portable},
+      {"neon_dot", bitpack_items, bitpack_neon},  // no dot product in packing
+      {"neon", bitpack_items, bitpack_neon},
 #endif
       {"portable", bitpack_items, bitpack_portable},
       {"reference", bitpack_items, bitpack_reference},

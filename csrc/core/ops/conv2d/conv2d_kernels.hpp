@@ -5,12 +5,14 @@
 //   portable.cpp   scalar, 64 output channels per pass
 //   avx2.cpp       FMA, 6 pixels x 16 channels per register tile
 //   avx512.cpp     FMA, 6 pixels x 64 channels per register tile
+//   neon.cpp       aarch64 FMLA (by element), 5 pixels x 16 channels per register tile
 //
 // acc = sum over taps (ky, kx) then input channels c of x * w, zero padding,
 // then the epilogue (kind EP_FLOAT). The vector paths and the reference add
 // each product with one rounding (fma) in that order, so they agree bit for
-// bit; the portable path rounds each product first (x86-64's baseline has no
-// FMA instruction, and a libm fma call per product would be far slower).
+// bit; the portable path rounds each product first on x86-64 (its baseline
+// has no FMA instruction, and a libm fma call per product would be far
+// slower), and uses FMA on aarch64, where it is exact too.
 #pragma once
 
 #include <string>
@@ -48,6 +50,9 @@ void conv2d_portable(const ConvParams& p, int64_t begin, int64_t end);
 #if defined(DIRNET_X86)
 void conv2d_avx2(const ConvParams& p, int64_t begin, int64_t end);
 void conv2d_avx512(const ConvParams& p, int64_t begin, int64_t end);
+#endif
+#if defined(DIRNET_ARM64)
+void conv2d_neon(const ConvParams& p, int64_t begin, int64_t end);
 #endif
 
 }  // namespace dirnet

@@ -9,9 +9,8 @@ const Conv2dKernel& conv2d_kernel(const std::string& path) {
       {"avx2", conv2d_tile_items, conv2d_avx2},
 #endif
 #if defined(DIRNET_ARM64)
-      // no NEON kernel yet: both aarch64 paths run the portable one
-      {"neon_dot", conv2d_tile_items, conv2d_portable},
-      {"neon", conv2d_tile_items, conv2d_portable},
+      {"neon_dot", conv2d_tile_items, conv2d_neon},  // no dot product in fp32
+      {"neon", conv2d_tile_items, conv2d_neon},
 #endif
       {"portable", conv2d_tile_items, conv2d_portable},
       {"reference", conv2d_reference_items, conv2d_reference},
