@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.dirnet-installed
 
-.PHONY: venv demo test test-native bench sanitize lint clean
+.PHONY: venv demo test test-native test-arm64 bench sanitize lint clean
 
 # torch first: the pinned version is the CPU wheel on this machine's disk;
 # resolving it through the package's dependencies would pull a CUDA build.
@@ -30,6 +30,30 @@ test-native:
 	cmake -S csrc -B $(NATIVE_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build $(NATIVE_DIR) --parallel 2
 	ctest --test-dir $(NATIVE_DIR) --output-on-failure
+
+# The aarch64 build, tested on this (x86-64) machine under qemu-user: a cross
+# build of csrc/ (csrc/cmake/toolchain-aarch64-linux-gnu.cmake), its whole
+# ctest suite on a Cortex-A72 (ARMv8.0, no dot product: Raspberry Pi 4; paths
+# neon, portable, reference) and on a Cortex-A76 (dot product: Pi 5; neon_dot
+# too), then ResNet-20 and ResNet-18 .dbnn files through the x86-64 and the
+# aarch64 dirnet-run on every aarch64 path: the logits must be the same bytes
+# (csrc/tests/arm64_e2e.py). Installs the cross compiler and qemu when missing.
+ARM64_DIR := build/arm64
+ARM64_TOOLCHAIN := $(abspath csrc/cmake/toolchain-aarch64-linux-gnu.cmake)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+test-arm64: $(STAMP)
+	command -v aarch64-linux-gnu-g++ >/dev/null && command -v qemu-aarch64 >/dev/null || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y g++-aarch64-linux-gnu qemu-user; }
+	cmake -S csrc -B $(ARM64_DIR) -DCMAKE_BUILD_TYPE=Release -DCMAKE_TOOLCHAIN_FILE=$(ARM64_TOOLCHAIN) >/dev/null
+	cmake --build $(ARM64_DIR) --parallel 2
+	QEMU_CPU=cortex-a72 DIRNET_EXPECT_PATHS=neon,portable,reference \
+	  ctest --test-dir $(ARM64_DIR) --output-on-failure
+	QEMU_CPU=cortex-a76 DIRNET_EXPECT_PATHS=neon_dot,neon,portable,reference \
+	  ctest --test-dir $(ARM64_DIR) --output-on-failure
+	cmake -S csrc -B $(NATIVE_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(NATIVE_DIR) --parallel 2 --target dirnet-run
+	$(PY) csrc/tests/arm64_e2e.py --x86-run $(NATIVE_DIR)/dirnet-run --arm64-run $(ARM64_DIR)/dirnet-run \
+	  --work $(ARM64_DIR)/e2e
 
 # Kernel tests under AddressSanitizer + UBSan: first the standalone native
 # core (build/sanitize-core) and its ctest (C++ tests, the loader fuzz run
