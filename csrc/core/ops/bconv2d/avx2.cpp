@@ -6,10 +6,12 @@
 // and, 2 pshufb, 2 adds). Here the nibbles are split before the XOR instead:
 // (a ^ w) & 0x0f.. = (a & 0x0f..) ^ (w & 0x0f..), likewise for the high
 // nibbles. Each window word of a tile is split once (split_windows), each
-// weight register once per word for all the tile's pixels, so the inner loop
-// spends per pixel, 4 channels and 64 bits (256 binary MACs)
+// weight block once per block and call (split_weights; a thread's items run
+// tile after tile of one block), so the inner loop spends per pixel, 4
+// channels and 64 bits (256 binary MACs)
 //   xor, xor (each with a memory operand), pshufb, pshufb, add, add
-// plus the weight split (load, and, shift, and) shared by 6 pixels.
+// plus two loads of split weights shared by 6 pixels. (Windows longer than
+// kMaxSplitK words split the weights in the loop: load, and, shift, and.)
 // The split words are stored already broadcast to 4 lanes: a vpbroadcastq in
 // the loop, as the old kernel had, runs on the same two shuffle ports as
 // pshufb (measured on Zen 5: 2 per cycle for either, 4 per cycle for
@@ -67,9 +69,11 @@ static inline void split_windows(const uint64_t* const* base, const int64_t* tap
 // dots[j * kBlk + l] -= 2 * popcount(words [0, n) of split window j XOR
 // weights of channel l) for M pixels and the 4 channels of the weight column w
 // (word i of channel l at w[i * kBlk + l]), n <= 31; dots 16-byte aligned.
-template <int M>
+// PRE: the weights come split already (split_weights; ws[i * 16] and
+// ws[i * 16 + 1] the low and high nibbles of word i), w is unused.
+template <int M, bool PRE>
 __attribute__((always_inline)) static inline void pop_m4(const __m256i* lo, const __m256i* hi, int n,
-                                                         const uint64_t* w, int32_t* dots) {
+                                                         const uint64_t* w, const __m256i* ws, int32_t* dots) {
   const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2,
                                        3, 1, 2, 2, 3, 2, 3, 3, 4);
   const __m256i m4 = _mm256_set1_epi8(0x0f);
@@ -79,9 +83,15 @@ __attribute__((always_inline)) static inline void pop_m4(const __m256i* lo, cons
   for (int j = 0; j < M; ++j) acc[j] = zero;
 #pragma GCC unroll 2
   for (int i = 0; i < n; ++i) {
-    const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + int64_t(i) * kBlk));
-    const __m256i wl = _mm256_and_si256(wv, m4);
-    const __m256i wh = _mm256_and_si256(_mm256_srli_epi16(wv, 4), m4);
+    __m256i wl, wh;
+    if (PRE) {
+      wl = _mm256_load_si256(ws + i * 16);
+      wh = _mm256_load_si256(ws + i * 16 + 1);
+    } else {
+      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + int64_t(i) * kBlk));
+      wl = _mm256_and_si256(wv, m4);
+      wh = _mm256_and_si256(_mm256_srli_epi16(wv, 4), m4);
+    }
 #pragma GCC unroll 8
     for (int j = 0; j < M; ++j) {
       // xor with a memory operand: no broadcast (a shuffle-port op) in the loop
@@ -103,9 +113,9 @@ __attribute__((always_inline)) static inline void pop_m4(const __m256i* lo, cons
 }
 
 // dots of M pixels x 32 channels, the windows split kChunk words at a time.
-template <int M>
+template <int M, bool PRE>
 static void tile_dots(const uint64_t* const* base, const int64_t* tap_off, int ntaps, int rlen,
-                      const uint64_t* wb, int32_t* dots, int32_t Kbits) {
+                      const uint64_t* wb, const __m256i* ws, int32_t* dots, int32_t Kbits) {
   __m256i lo[M * kPix], hi[M * kPix];
   const __m256i kv = _mm256_set1_epi32(Kbits);
 #pragma GCC unroll 8
@@ -115,23 +125,49 @@ static void tile_dots(const uint64_t* const* base, const int64_t* tap_off, int n
     const int n = int(K - k0 < kChunk ? K - k0 : kChunk);
     split_windows<M>(base, tap_off, rlen, k0, n, lo, hi);
     const uint64_t* w = wb + k0 * kBlk;
-    for (int v = 0; v < kBlk / 4; ++v) pop_m4<M>(lo, hi, n, w + v * 4, dots + v * 4);
+    for (int v = 0; v < kBlk / 4; ++v)
+      pop_m4<M, PRE>(lo, hi, n, w + v * 4, PRE ? ws + (k0 * 8 + v) * 2 : nullptr, dots + v * 4);
   }
 }
 
-static inline void bconv_tile_m(int m, const uint64_t* const* base, const int64_t* tap_off, int ntaps,
-                                int rlen, const uint64_t* wb, int32_t* dots, int32_t Kbits) {
+template <bool PRE>
+static inline void tile_dots_m(int m, const uint64_t* const* base, const int64_t* tap_off, int ntaps, int rlen,
+                               const uint64_t* wb, const __m256i* ws, int32_t* dots, int32_t Kbits) {
   for (int j0 = 0; j0 < m; j0 += 6) {
     const uint64_t* const* b = base + j0;
     int32_t* d = dots + j0 * kBlk;
     switch (m - j0) {
-      case 1: tile_dots<1>(b, tap_off, ntaps, rlen, wb, d, Kbits); break;
-      case 2: tile_dots<2>(b, tap_off, ntaps, rlen, wb, d, Kbits); break;
-      case 3: tile_dots<3>(b, tap_off, ntaps, rlen, wb, d, Kbits); break;
-      case 4: tile_dots<4>(b, tap_off, ntaps, rlen, wb, d, Kbits); break;
-      case 5: tile_dots<5>(b, tap_off, ntaps, rlen, wb, d, Kbits); break;
-      default: tile_dots<6>(b, tap_off, ntaps, rlen, wb, d, Kbits); break;
+      case 1: tile_dots<1, PRE>(b, tap_off, ntaps, rlen, wb, ws, d, Kbits); break;
+      case 2: tile_dots<2, PRE>(b, tap_off, ntaps, rlen, wb, ws, d, Kbits); break;
+      case 3: tile_dots<3, PRE>(b, tap_off, ntaps, rlen, wb, ws, d, Kbits); break;
+      case 4: tile_dots<4, PRE>(b, tap_off, ntaps, rlen, wb, ws, d, Kbits); break;
+      case 5: tile_dots<5, PRE>(b, tap_off, ntaps, rlen, wb, ws, d, Kbits); break;
+      default: tile_dots<6, PRE>(b, tap_off, ntaps, rlen, wb, ws, d, Kbits); break;
     }
+  }
+}
+
+// The int32 dots of m pixels x 32 channels: K = ntaps * rlen weight words at
+// wb ([K][32]), split ahead in ws (split_weights) or, when ws is null, in the loop.
+static inline void bconv_tile_m(int m, const uint64_t* const* base, const int64_t* tap_off, int ntaps,
+                                int rlen, const uint64_t* wb, const __m256i* ws, int32_t* dots, int32_t Kbits) {
+  if (ws) tile_dots_m<true>(m, base, tap_off, ntaps, rlen, wb, ws, dots, Kbits);
+  else tile_dots_m<false>(m, base, tap_off, ntaps, rlen, wb, nullptr, dots, Kbits);
+}
+
+// Windows of at most this many words have their block's weights split once
+// per block and call (36 KB of stack; 3x3 windows up to 512 channels), not
+// once per tile in the loop: a thread's items run tile after tile of one block.
+constexpr int kMaxSplitK = 72;
+
+// ws[(k * 8 + v) * 2] / [... + 1]: low / high nibbles of word k of the
+// channels 4v .. 4v + 3 of a weight block wb ([K][32] words).
+static inline void split_weights(const uint64_t* wb, int64_t K, __m256i* ws) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f);
+  for (int64_t i = 0; i < K * 8; ++i) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + i * 4));
+    _mm256_store_si256(ws + 2 * i, _mm256_and_si256(w, m4));
+    _mm256_store_si256(ws + 2 * i + 1, _mm256_and_si256(_mm256_srli_epi16(w, 4), m4));
   }
 }
 
@@ -199,12 +235,20 @@ static void bconv_range_cfg(const BConvParams& p, int64_t begin, int64_t end) {
   alignas(64) int32_t dots[kBTile * kBlk];
   const uint64_t* base[kBTile];
   int32_t pn[kBTile], py[kBTile], px[kBTile];
+  alignas(32) __m256i ws[kMaxSplitK * 16];
+  const bool pre = kw <= kMaxSplitK;
+  int64_t ws_ocb = -1;
   TileWalk<kBTile> walk(begin, p.in.N, p.OH, p.OW);
   for (int64_t it = begin; it < end; ++it) {
     int64_t ocb;
     const int m = walk.next(pn, py, px, ocb);
+    const uint64_t* wb = p.w + ocb * kw * kBlk;
+    if (pre && ocb != ws_ocb) {
+      split_weights(wb, kw, ws);
+      ws_ocb = ocb;
+    }
     window_origins(p, m, pn, py, px, base);
-    bconv_tile_m(m, base, p.tap_off, p.ntaps, p.rlen, p.w + ocb * kw * kBlk, dots, p.Kbits);
+    bconv_tile_m(m, base, p.tap_off, p.ntaps, p.rlen, wb, pre ? ws : nullptr, dots, p.Kbits);
     const int oc0 = int(ocb) * kBlk;
     if (p.tapsum) {
       for (int j = 0; j < m; ++j) {
