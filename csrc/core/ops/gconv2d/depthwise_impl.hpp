@@ -1,6 +1,6 @@
 // The depthwise kernel body (one output channel per input channel), written
-// once over a SIMD width and included by avx2.cpp and avx512.cpp, each inside
-// its own namespace and compiled with its own flags.
+// once over a SIMD width and included by avx2.cpp, avx512.cpp and neon.cpp,
+// each inside its own namespace and compiled with its own flags.
 //
 // A work item is one output row. For each block of V channels, four output
 // pixels at a time share each tap's weight register; every tap is one

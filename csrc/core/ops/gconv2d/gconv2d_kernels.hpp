@@ -7,7 +7,8 @@
 //                  loop over contiguous weights the compiler vectorizes)
 //   avx2.cpp       depthwise with one output per input channel (the MobileNet
 //   avx512.cpp     and DARTS case): 8 / 16 channels per register, FMA; every
-//                  other grouping runs the portable kernel
+//   neon.cpp       other grouping runs the portable kernel (neon: 4 channels,
+//                  FMLA, tails through a copy)
 //
 // out(n, y, x, o) = act(A[o] * acc + B[o]) with
 // acc = sum over ci < C/G, taps (ky, kx) of
@@ -65,6 +66,9 @@ void gconv2d_portable(const GConvParams& p, int64_t begin, int64_t end);
 #if defined(DIRNET_X86)
 void gconv2d_avx2(const GConvParams& p, int64_t begin, int64_t end);
 void gconv2d_avx512(const GConvParams& p, int64_t begin, int64_t end);
+#endif
+#if defined(DIRNET_ARM64)
+void gconv2d_neon(const GConvParams& p, int64_t begin, int64_t end);
 #endif
 
 }  // namespace dirnet

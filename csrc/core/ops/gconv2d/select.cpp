@@ -9,9 +9,8 @@ const GConv2dKernel& gconv2d_kernel(const std::string& path) {
       {"avx2", gconv2d_rows, gconv2d_avx2},
 #endif
 #if defined(DIRNET_ARM64)
-      // no NEON kernel yet: both aarch64 paths run the portable one
-      {"neon_dot", gconv2d_rows, gconv2d_portable},
-      {"neon", gconv2d_rows, gconv2d_portable},
+      {"neon_dot", gconv2d_rows, gconv2d_neon},  // no dot product in fp32
+      {"neon", gconv2d_rows, gconv2d_neon},
 #endif
       {"portable", gconv2d_rows, gconv2d_portable},
       {"reference", gconv2d_rows, gconv2d_reference},
