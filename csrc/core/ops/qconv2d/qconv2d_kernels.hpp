@@ -24,6 +24,8 @@
 //   avx2_vnni.cpp     u8 buffer, VPDPBUSD on ymm (AVX-VNNI)
 //   avx512.cpp        int16 buffer, VPMADDWD on zmm (AVX-512 without VNNI)
 //   avx512_vnni.cpp   u8 buffer, VPDPBUSD on zmm (AVX-512 VNNI)
+//   neon.cpp          s8 buffer (x_q itself, no offset), SMULL + SADALP (aarch64)
+//   neon_dotprod.cpp  s8 buffer, SDOT (aarch64 with the dot-product extension)
 //
 // Window runs: as in the fp32 conv, a kernel row is one run of KW * C
 // consecutive elements when the dilation is 1 (else one run per tap). Runs are
@@ -66,7 +68,9 @@ enum QWeightLayout : int { QW_NONE = 0, QW_S8 = 1, QW_S16 = 2 };
 struct QConv2dKernel {
   const char* path;     // dispatch path name
   const char* variant;  // e.g. "avx512_vnni"
-  int act_bytes;        // quantized buffer element: 1 (u8), 2 (int16); 0: none (reference)
+  // quantized buffer element: 1 (u8 = x_q + 128), 2 (int16 = x_q + 128), -1
+  // (int8 = x_q: signed products, no offset, corr = 0); 0: none (reference)
+  int act_bytes;
   int wlayout;          // QWeightLayout
   bool (*supported)();  // does this CPU run it
   int64_t (*items)(const QConvParams&);
@@ -102,6 +106,13 @@ void qconv2d_avx512_quantize16(const QConvParams& p, int64_t begin, int64_t end)
 void qconv2d_avx512_quantize8(const QConvParams& p, int64_t begin, int64_t end);
 void qconv2d_avx512(const QConvParams& p, int64_t begin, int64_t end);
 void qconv2d_avx512_vnni(const QConvParams& p, int64_t begin, int64_t end);
+#endif
+#if defined(DIRNET_ARM64)
+int64_t qconv2d_neon_items(const QConvParams& p);
+void qconv2d_neon_quantize(const QConvParams& p, int64_t begin, int64_t end);  // int8 x_q
+void qconv2d_neon(const QConvParams& p, int64_t begin, int64_t end);
+int64_t qconv2d_neon_dotprod_items(const QConvParams& p);
+void qconv2d_neon_dotprod(const QConvParams& p, int64_t begin, int64_t end);
 #endif
 
 }  // namespace dirnet

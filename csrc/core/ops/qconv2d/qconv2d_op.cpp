@@ -93,14 +93,19 @@ void QConvOp::prepare(const FView& in, int OH, int OW, const Epilogue& ep) {
     return;
   }
   const int b = *std::max_element(g_.pads, g_.pads + 4);
-  const int64_t eb = k_->act_bytes;
+  const bool offset = k_->act_bytes > 0;  // u = x_q + 128 (border 128) or x_q itself (border 0)
+  const int64_t eb = offset ? k_->act_bytes : -k_->act_bytes;
+  if (!offset) {
+    zcorr_.assign(corr_.size(), 0);
+    p.corr = zcorr_.data();
+  }
   p.qps = g_.C;
   p.qrs = (int64_t(in.W) + 2 * b) * p.qps;
   p.qns = (int64_t(in.H) + 2 * b) * p.qrs;
   const int64_t elems = p.qns * in.N + 64;  // slack: runs are read up to 3 elements past their end
   qbuf_.assign(size_t(elems * eb), 0);
   if (eb == 1) {
-    std::memset(qbuf_.data(), 128, qbuf_.size());
+    std::memset(qbuf_.data(), offset ? 128 : 0, qbuf_.size());
   } else {
     int16_t* q16 = reinterpret_cast<int16_t*>(qbuf_.data());
     std::fill(q16, q16 + elems, int16_t(128));

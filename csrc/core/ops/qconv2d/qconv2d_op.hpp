@@ -45,6 +45,7 @@ class QConvOp {
   AVec<int8_t> w8_;               // QW_S8
   AVec<int16_t> w16_;             // QW_S16
   AVec<int32_t> corr_;            // [OCB * 64]
+  AVec<int32_t> zcorr_;           // zeros: the variants without the +128 offset
   AVec<unsigned char> qbuf_;      // quantized input, border filled with 128
   std::vector<int64_t> tap_off_;
   int packed_rlen4_ = -1, packed_dw1_ = -1;  // geometry the packed weights were built for

@@ -2,6 +2,16 @@
 // first; the first one this CPU supports is used (VNNI where the CPU has it).
 #include <stdexcept>
 
+#if defined(DIRNET_ARM64)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1 << 1)
+#endif
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+#endif
+
 #include "ops/qconv2d/qconv2d_kernels.hpp"
 
 namespace dirnet {
@@ -23,6 +33,10 @@ bool cpu_avx2() {
 }
 bool cpu_avx2_vnni() { return cpu_avx2() && __builtin_cpu_supports("avxvnni"); }
 #endif
+#if defined(DIRNET_ARM64)  // as dispatch.cpp
+bool cpu_neon() { return (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0; }
+bool cpu_neon_dot() { return cpu_neon() && (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0; }
+#endif
 
 const QConv2dKernel kTable[] = {
 #if defined(DIRNET_X86)
@@ -33,9 +47,10 @@ const QConv2dKernel kTable[] = {
     {"avx2", "avx2", 2, QW_S16, cpu_avx2, qconv2d_avx2_items, qconv2d_avx2_quantize16, qconv2d_avx2},
 #endif
 #if defined(DIRNET_ARM64)
-    // no NEON int8 kernel yet: both aarch64 paths run the portable one
-    {"neon_dot", "portable", 1, QW_S8, always, qconv2d_portable_items, qconv2d_portable_quantize, qconv2d_portable},
-    {"neon", "portable", 1, QW_S8, always, qconv2d_portable_items, qconv2d_portable_quantize, qconv2d_portable},
+    {"neon_dot", "neon_dotprod", -1, QW_S8, cpu_neon_dot, qconv2d_neon_dotprod_items, qconv2d_neon_quantize,
+     qconv2d_neon_dotprod},
+    {"neon_dot", "neon", -1, QW_S8, cpu_neon, qconv2d_neon_items, qconv2d_neon_quantize, qconv2d_neon},
+    {"neon", "neon", -1, QW_S8, cpu_neon, qconv2d_neon_items, qconv2d_neon_quantize, qconv2d_neon},
 #endif
     {"portable", "portable", 1, QW_S8, always, qconv2d_portable_items, qconv2d_portable_quantize, qconv2d_portable},
     {"reference", "reference", 0, QW_NONE, always, qconv2d_reference_items, nullptr, qconv2d_reference},
@@ -52,7 +67,11 @@ const QConv2dKernel& qconv2d_kernel(const std::string& path) {
 const std::vector<const QConv2dKernel*>& qconv2d_variants() {
   static const std::vector<const QConv2dKernel*> all = [] {
     std::vector<const QConv2dKernel*> v;
-    for (const QConv2dKernel& k : kTable) v.push_back(&k);
+    for (const QConv2dKernel& k : kTable) {  // a variant listed under two paths once
+      bool seen = false;
+      for (const QConv2dKernel* e : v) seen = seen || e->run == k.run;
+      if (!seen) v.push_back(&k);
+    }
     return v;
   }();
   return all;
