@@ -178,3 +178,17 @@ def test_malformed_int8_files_are_refused(tmp_path, edit, msg):
     fileformat.write(path, header, tensors)
     with pytest.raises(FormatError, match=msg):
         load(path)
+
+
+def test_bench_int8_times_the_fp16_export_beside_it(tmp_path):
+    from dirnet.deploy import bench
+
+    report, _ = bench.run(["--arch", "resnet20", "--input-size", "3", "16", "16", "--batch", "1", "--threads", "1",
+                           "--reps", "1", "--warmup", "0", "--budget", "0.5", "--precision", "int8",
+                           "--kernels", "reference", "--out", str(tmp_path / "r.json")])
+    assert report["precision"] == "int8" and "random normal inputs" in report["calibration"]
+    assert report["kernels_timed"] == ["reference", "reference_fp16"]
+    row = report["end_to_end"][0]
+    assert set(row["ms"]) >= {"torch_fp32", "native_reference", "native_reference_fp16"}
+    stem = next(r for r in report["per_layer"] if r["op"].startswith("conv1"))
+    assert set(stem["native_ms"]) == {"reference", "reference_fp16"}

@@ -56,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--kernels", nargs="+", default=None,
                    help="kernel paths to time (default: the best, plus avx2 or neon when supported)")
-    p.add_argument("--precision", choices=("fp16", "fp32"), default="fp16")
+    p.add_argument("--precision", choices=("fp16", "fp32", "int8"), default="fp16",
+                   help="export precision (with --arch). int8: calibrated on random normal inputs (random "
+                        "weights), and timed side by side with the fp16 export of the same model")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--reps", type=int, default=15)
     p.add_argument("--budget", type=float, default=20.0, help="seconds at most per measured configuration")
@@ -332,7 +334,17 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
         if bnn is None:
             raise SystemExit("dirnet bench: give a .dbnn file or --arch")
         model_path = Path(tmpdir.name) / f"{arch}.dbnn"
-        exporter.export(bnn, model_path, precision=args.precision, input_size=size)
+        calib = None
+        if args.precision == "int8":  # random weights: there is no data to calibrate on
+            g = torch.Generator().manual_seed(1)
+            calib = [torch.randn(2, *size, generator=g) for _ in range(2)]
+        exporter.export(bnn, model_path, precision=args.precision, input_size=size, calibration=calib)
+    # int8 with --arch: the fp16 export of the same model, timed beside it ("<path>_fp16")
+    compare: Path | None = None
+    if args.model is None and args.precision == "int8":
+        compare = Path(tmpdir.name) / f"{arch}_fp16.dbnn"
+        exporter.export(bnn, compare, precision="fp16", input_size=size)
+    labels = list(paths) + ([f"{p}_fp16" for p in paths] if compare is not None else [])
     probe = runtime.load(model_path, threads=1)
     size = size or probe.input_size
     if size is None:
@@ -348,8 +360,11 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
                 "available_cpus": K.available_cpus(), "load_average_start": _load_average()},
         "torch": {"version": torch.__version__, "threads_default": torch.get_num_threads()},
         "timing": f"median of up to {args.reps} interleaved runs after {args.warmup} warm-up runs",
-        "kernels_timed": paths,
+        "kernels_timed": labels,
     }
+    if args.model is None and args.precision == "int8":
+        report["calibration"] = ("random normal inputs, 2 batches of 2 (random weights: no data); the "
+                                 "<path>_fp16 columns time the fp16 export of the same model in the same run")
     ort = _onnxruntime()
     ort_info: dict[str, Any] = {}
     if ort is None:
@@ -381,6 +396,8 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
     for threads in args.threads:
         torch.set_num_threads(threads)
         natives = {p: runtime.load(model_path, threads=threads, kernel=p) for p in paths}
+        if compare is not None:
+            natives.update({f"{p}_fp16": runtime.load(compare, threads=threads, kernel=p) for p in paths})
         for batch in args.batch:
             x = torch.randn(batch, *size)
             xn = x.numpy()
@@ -402,12 +419,12 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
                    "ms": {k: v["median"] * 1e3 for k, v in med.items()},
                    "min_ms": {k: v["min"] * 1e3 for k, v in med.items()}}
             if fp is not None:
-                row["speedup"] = {p: med["torch_fp32"]["median"] / med[f"native_{p}"]["median"] for p in paths}
-                row["speedup_of_min"] = {p: med["torch_fp32"]["min"] / med[f"native_{p}"]["min"] for p in paths}
+                row["speedup"] = {p: med["torch_fp32"]["median"] / med[f"native_{p}"]["median"] for p in labels}
+                row["speedup_of_min"] = {p: med["torch_fp32"]["min"] / med[f"native_{p}"]["min"] for p in labels}
             if "onnxruntime_fp32" in med:
                 o = med["onnxruntime_fp32"]
-                row["speedup_vs_onnxruntime"] = {p: o["median"] / med[f"native_{p}"]["median"] for p in paths}
-                row["speedup_of_min_vs_onnxruntime"] = {p: o["min"] / med[f"native_{p}"]["min"] for p in paths}
+                row["speedup_vs_onnxruntime"] = {p: o["median"] / med[f"native_{p}"]["median"] for p in labels}
+                row["speedup_of_min_vs_onnxruntime"] = {p: o["min"] / med[f"native_{p}"]["min"] for p in labels}
             e2e.append(row)
             print(_fmt_row(row), flush=True)
     report["end_to_end"] = e2e
@@ -415,7 +432,7 @@ def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
     # -- per layer (batch 1)
     if not args.no_per_layer:
         report["per_layer"] = _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np,
-                                         BinaryConv2d)
+                                         BinaryConv2d, compare)
         report["per_layer_sum_ms"] = _layer_sums(report["per_layer"])
     report["cpu"]["load_average_end"] = _load_average()
     if _oversubscribed(report):
@@ -438,8 +455,10 @@ def _fmt_row(row: dict) -> str:
             + (f" | vs onnxruntime {so}" if so else ""))
 
 
-def _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np, BinaryConv2d) -> list[dict]:
-    """Per native op (batch 1), interleaved round by round with PyTorch's fp32 conv of the same shape."""
+def _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np, BinaryConv2d,
+               compare: Path | None = None) -> list[dict]:
+    """Per native op (batch 1), interleaved round by round with PyTorch's fp32 conv of the same shape
+    (and, with ``compare``, the same op of that file: an int8 export's fp16 twin, "<path>_fp16")."""
     rows: list[dict] = []
     x1 = torch.randn(1, *size)
     shapes = _conv_inputs(fp, x1) if fp is not None else {}
@@ -450,6 +469,12 @@ def _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np, Binar
         torch.set_num_threads(threads)
         rts = {p: runtime.load(model_path, threads=threads, kernel=p) for p in paths}
         names = [n for n, _ in rts[paths[0]].profile(xn, 1)]
+        if compare is not None:
+            for p in paths:
+                rt = runtime.load(compare, threads=threads, kernel=p)
+                if [n for n, _ in rt.profile(xn, 1)] == names:  # same plan, op for op
+                    rts[f"{p}_fp16"] = rt
+        timed = list(rts)
         convs = {}
         for label in names:
             conv_name = label.split("+")[0]
@@ -458,11 +483,11 @@ def _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np, Binar
         for _ in range(args.warmup):
             for rt in rts.values():
                 rt.profile(xn, 1)
-        native: dict[str, list[list[float]]] = {p: [] for p in paths}
+        native: dict[str, list[list[float]]] = {p: [] for p in timed}
         torch_t: dict[str, list[float]] = {label: [] for label in convs}
         t_end = time.perf_counter() + 2 * args.budget
         for r in range(args.reps):
-            for p in _rotated(list(paths), r):
+            for p in _rotated(timed, r):
                 _settle()
                 native[p].append([t for _, t in rts[p].profile(xn, 1)])
             _settle()
@@ -474,8 +499,8 @@ def _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np, Binar
             if r >= 2 and time.perf_counter() > t_end:
                 break
         for i, label in enumerate(names):
-            med = {p: statistics.median(run[i] for run in native[p]) for p in paths}
-            low = {p: min(run[i] for run in native[p]) for p in paths}
+            med = {p: statistics.median(run[i] for run in native[p]) for p in timed}
+            low = {p: min(run[i] for run in native[p]) for p in timed}
             row: dict[str, Any] = {"threads": threads, "op": label, "native_ms": {p: v * 1e3 for p, v in med.items()},
                                    "native_min_ms": {p: v * 1e3 for p, v in low.items()},
                                    "pool_threads": {p: rt.threads for p, rt in rts.items()}}
@@ -486,8 +511,8 @@ def _per_layer(args, fp, bnn, model_path, size, paths, runtime, torch, np, Binar
                 row["torch_conv_fp32_min_ms"] = min(torch_t[label]) * 1e3
                 row["binary"] = conv_name in binary
                 row["kernel"] = list(m.kernel_size)
-                row["speedup_vs_torch_conv"] = {p: t / med[p] for p in paths}
-                row["speedup_of_min_vs_torch_conv"] = {p: min(torch_t[label]) / low[p] for p in paths}
+                row["speedup_vs_torch_conv"] = {p: t / med[p] for p in timed}
+                row["speedup_of_min_vs_torch_conv"] = {p: min(torch_t[label]) / low[p] for p in timed}
             rows.append(row)
     return rows
 
