@@ -190,19 +190,51 @@ struct EpiCfg {
   static constexpr bool res = RES, outf = OUTF, outb = OUTB;
 };
 
+// What the fused epilogue reads of one 32-channel block, copied out of the
+// Epilogue once per block: a vector store may alias anything, so fields read
+// through `ep` after a store would be reloaded for every pixel.
+struct FusedBlk {
+  const float *A, *B, *thr, *slope;  // at the block's first channel
+  const float* res;                  // residual / float output / packed output at pixel (0, 0, 0)
+  float* outf;
+  uint64_t* outb;
+  int64_t rns, rrs, rps, fns, frs, fps, bns, brs, bps;
+  int oc;
+  bool clear_hi;  // block ends in the low half of the last word: zero the high half
+  float lo, hi;
+};
+
+static inline FusedBlk fused_blk(const Epilogue& ep, int oc) {
+  FusedBlk f;
+  f.A = ep.A + oc;
+  f.B = ep.B + oc;
+  f.thr = ep.pack_thr ? ep.pack_thr + oc : kZeros32;
+  f.slope = ep.slope ? ep.slope + oc : nullptr;
+  f.res = ep.res.data ? ep.res.data + oc : nullptr;
+  f.rns = ep.res.ns; f.rrs = ep.res.rs; f.rps = ep.res.ps;
+  f.outf = ep.out_f.data ? ep.out_f.data + oc : nullptr;
+  f.fns = ep.out_f.ns; f.frs = ep.out_f.rs; f.fps = ep.out_f.ps;
+  f.outb = ep.out_b.data;
+  f.bns = ep.out_b.ns; f.brs = ep.out_b.rs; f.bps = ep.out_b.ps;
+  f.oc = oc;
+  f.clear_hi = ((oc >> 5) & 1) == 0 && oc + 32 >= ep.OC && (oc >> 6) < ep.out_b.Cw;
+  f.lo = ep.lo;
+  f.hi = ep.hi;
+  return f;
+}
+
 template <class Cfg>
-__attribute__((always_inline)) static inline void fused_pixel(const Epilogue& ep, const int32_t* d, int oc, int64_t n,
+__attribute__((always_inline)) static inline void fused_pixel(const FusedBlk& f, const int32_t* d, int64_t n,
                                                               int64_t y, int64_t x) {
-  const float* r = Cfg::res ? ep.res.data + n * ep.res.ns + y * ep.res.rs + x * ep.res.ps + oc : nullptr;
-  float* o = Cfg::outf ? ep.out_f.data + n * ep.out_f.ns + y * ep.out_f.rs + x * ep.out_f.ps + oc : nullptr;
-  const float* thr = ep.pack_thr ? ep.pack_thr + oc : kZeros32;
-  const __m256 lo = _mm256_set1_ps(ep.lo), hi = _mm256_set1_ps(ep.hi), zero = _mm256_setzero_ps();
+  const float* r = Cfg::res ? f.res + n * f.rns + y * f.rrs + x * f.rps : nullptr;
+  float* o = Cfg::outf ? f.outf + n * f.fns + y * f.frs + x * f.fps : nullptr;
+  uint64_t* pix = Cfg::outb ? f.outb + n * f.bns + y * f.brs + x * f.bps : nullptr;
+  const __m256 lo = _mm256_set1_ps(f.lo), hi = _mm256_set1_ps(f.hi), zero = _mm256_setzero_ps();
   uint32_t bits = 0;
 #pragma GCC unroll 4
   for (int i = 0; i < 4; ++i) {
     const __m256i di = _mm256_load_si256(reinterpret_cast<const __m256i*>(d + 8 * i));
-    __m256 z = _mm256_fmadd_ps(_mm256_loadu_ps(ep.A + oc + 8 * i), _mm256_cvtepi32_ps(di),
-                               _mm256_loadu_ps(ep.B + oc + 8 * i));
+    __m256 z = _mm256_fmadd_ps(_mm256_loadu_ps(f.A + 8 * i), _mm256_cvtepi32_ps(di), _mm256_loadu_ps(f.B + 8 * i));
     if (Cfg::res) z = _mm256_add_ps(z, _mm256_loadu_ps(r + 8 * i));
     if (Cfg::act == ACT_HARDTANH) {
       z = _mm256_min_ps(hi, _mm256_max_ps(lo, z));
@@ -210,16 +242,15 @@ __attribute__((always_inline)) static inline void fused_pixel(const Epilogue& ep
       z = _mm256_max_ps(z, zero);
     } else if (Cfg::act == ACT_PRELU) {
       const __m256 ge = _mm256_cmp_ps(z, zero, _CMP_GE_OQ);
-      z = _mm256_blendv_ps(_mm256_mul_ps(z, _mm256_loadu_ps(ep.slope + oc + 8 * i)), z, ge);
+      z = _mm256_blendv_ps(_mm256_mul_ps(z, _mm256_loadu_ps(f.slope + 8 * i)), z, ge);
     }
     if (Cfg::outf) _mm256_storeu_ps(o + 8 * i, z);
     if (Cfg::outb)
-      bits |= uint32_t(_mm256_movemask_ps(_mm256_cmp_ps(z, _mm256_loadu_ps(thr + 8 * i), _CMP_NGE_UQ))) << (8 * i);
+      bits |= uint32_t(_mm256_movemask_ps(_mm256_cmp_ps(z, _mm256_loadu_ps(f.thr + 8 * i), _CMP_NGE_UQ))) << (8 * i);
   }
   if (Cfg::outb) {
-    uint64_t* pix = ep.out_b.data + n * ep.out_b.ns + y * ep.out_b.rs + x * ep.out_b.ps;
-    put_bits32(pix, oc, bits);
-    if (((oc >> 5) & 1) == 0 && oc + 32 >= ep.OC && (oc >> 6) < ep.out_b.Cw) put_bits32(pix, oc + 32, 0u);
+    put_bits32(pix, f.oc, bits);
+    if (f.clear_hi) put_bits32(pix, f.oc + 32, 0u);
   }
 }
 
@@ -237,7 +268,8 @@ static void bconv_range_cfg(const BConvParams& p, int64_t begin, int64_t end) {
   int32_t pn[kBTile], py[kBTile], px[kBTile];
   alignas(32) __m256i ws[kMaxSplitK * 16];
   const bool pre = kw <= kMaxSplitK;
-  int64_t ws_ocb = -1;
+  int64_t ws_ocb = -1, fb_ocb = -1;
+  FusedBlk fb;
   TileWalk<kBTile> walk(begin, p.in.N, p.OH, p.OW);
   for (int64_t it = begin; it < end; ++it) {
     int64_t ocb;
@@ -262,7 +294,11 @@ static void bconv_range_cfg(const BConvParams& p, int64_t begin, int64_t end) {
     }
     if constexpr (!std::is_void<Cfg>::value) {
       if (oc0 + kBlk <= p.ep.OC) {
-        for (int j = 0; j < m; ++j) fused_pixel<Cfg>(p.ep, dots + j * kBlk, oc0, pn[j], py[j], px[j]);
+        if (ocb != fb_ocb) {
+          fb = fused_blk(p.ep, oc0);
+          fb_ocb = ocb;
+        }
+        for (int j = 0; j < m; ++j) fused_pixel<Cfg>(fb, dots + j * kBlk, pn[j], py[j], px[j]);
         continue;
       }
     }
