@@ -12,10 +12,11 @@
 //   xor, xor (each with a memory operand), pshufb, pshufb, add, add
 // plus two loads of split weights shared by 6 pixels. (Windows longer than
 // kMaxSplitK words split the weights in the loop: load, and, shift, and.)
-// The split words are stored already broadcast to 4 lanes: a vpbroadcastq in
-// the loop, as the old kernel had, runs on the same two shuffle ports as
-// pshufb (measured on Zen 5: 2 per cycle for either, 4 per cycle for
-// vpaddb/vpxor). Byte counters take at most 8 per word: the window is
+// The split words are stored already broadcast to 4 lanes: with a
+// vpbroadcastq in the loop, as the old kernel had, the same loop was no
+// faster than the old one on the dev machine's Zen 5 (where vpaddb / vpxor
+// run at twice the rate of pshufb, and the broadcast appears to compete with
+// pshufb for the shuffle units). Byte counters take at most 8 per word: the window is
 // processed in passes of 31 words, psadbw summing each 64-bit lane (one
 // channel) after a pass.
 //
@@ -37,7 +38,7 @@ namespace bconv2d_avx2_isa {
 #include "ops/shared/simd_avx2.hpp"
 
 constexpr int kChunk = 31;  // window words per pass: a byte counter takes at most 8 per word
-constexpr int kPix = kChunk + 1;  // split words per pixel (odd: spreads the pixels over L1 banks)
+constexpr int kPix = kChunk + 1;  // split words per pixel in the buffers
 
 // Words [k0, k0 + n) of the windows of M pixels (K = ntaps * rlen words each,
 // tap-major like the weights), nibble-split and broadcast to 4 lanes:
