@@ -6,6 +6,10 @@ statistics (so signs and thresholds are far from trivial), binarized with the
 
 * ``resnet20``: CIFAR input 3x32x32, batch 2, 10 classes
 * ``resnet18``: ImageNet input 3x224x224, batch 1, 1000 classes
+* ``resnet20_int8``: ``resnet20`` exported with ``precision="int8"`` (the stem,
+  shortcuts and classifier as int8 ``qconv2d`` / ``qlinear``, calibrated on
+  seeded random inputs): x86 runs it with VNNI, aarch64 with SDOT or
+  SMULL/SADALP, and the int32 sums make the bytes equal too
 
 then runs each through the x86-64 ``dirnet-run`` (its default path, which the
 C++ tests check bit for bit against ``reference``) and through the aarch64
@@ -33,12 +37,20 @@ import numpy as np
 MODELS = {  # name: (input shape N, C, H, W, classes)
     "resnet20": ((2, 3, 32, 32), 10),
     "resnet18": ((1, 3, 224, 224), 1000),
+    "resnet20_int8": ((2, 3, 32, 32), 10),
 }
 # (QEMU_CPU, kernel path) pairs the aarch64 binary runs on
 ARM_RUNS = [("cortex-a72", "neon"), ("cortex-a72", "portable"), ("cortex-a76", "neon_dot")]
 
 
 def export(name: str, classes: int, shape: tuple[int, ...], path: Path, seed: int = 0) -> None:
+    precision, calibration = "fp32", None
+    if name.endswith("_int8"):
+        import torch
+
+        name, precision = name[: -len("_int8")], "int8"
+        g = torch.Generator().manual_seed(seed + 2)
+        calibration = [torch.randn(4, *shape[1:], generator=g) for _ in range(2)]
     import torch
 
     import dirnet
@@ -55,7 +67,7 @@ def export(name: str, classes: int, shape: tuple[int, ...], path: Path, seed: in
             m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
             m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
             m.bias.data.copy_(torch.rand(n, generator=g) * 0.6 - 0.3)
-    exporter.export(model.eval(), path, precision="fp32", input_size=shape[1:])
+    exporter.export(model.eval(), path, precision=precision, input_size=shape[1:], calibration=calibration)
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> float:

@@ -14,7 +14,8 @@ untouched):
   calibration batches (eval mode, no augmentation). Estimators:
   ``"mse"`` (default): the clipping value ``c`` in ``max|x| * k / 128``,
   ``k = 32 .. 128``, that minimises the mean squared quantization error of
-  a sample of the layer's inputs (up to 65,536 values per batch, seeded);
+  a sample of the layer's inputs (up to 65,536 values per batch, at most
+  2^18 in all, seeded);
   ``"max"``: ``c = max|x|``. ``s_x = c / 127``.
 
 At run time ``x_q = clamp(round_half_even(x * (1 / s_x)), -127, 127)``, the
@@ -32,6 +33,7 @@ from torch import nn
 
 ESTIMATORS = ("mse", "max")
 _SAMPLE_PER_BATCH = 65536
+_MSE_SAMPLES = 1 << 18   # values the clipping search evaluates per layer (float32)
 
 
 def quantize_weight(w: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +82,8 @@ class _Stats:
 def _mse_clip(amax: float, a: torch.Tensor) -> float:
     """The clipping value with the least mean squared error of symmetric int8 quantization of ``a`` (>= 0)."""
     best_c, best_err = amax, float("inf")
-    a = a.to(torch.float64)
+    if a.numel() > _MSE_SAMPLES:  # a seeded subsample keeps the search cheap
+        a = a[torch.randperm(a.numel(), generator=torch.Generator().manual_seed(0))[:_MSE_SAMPLES]]
     for k in range(32, 129):
         c = amax * k / 128.0
         s = c / 127.0
@@ -137,7 +140,12 @@ def calibrate(model: nn.Module, batches: Iterable[Any], estimator: str = "mse",
     if n_batches == 0:
         raise ValueError("calibration gave no batches: int8 export needs at least one input batch")
     t1 = time.perf_counter()
-    scales = {m: scale_from(stats[m], estimator) for m in mods}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small element-wise ops: extra threads only contend (seconds on a busy machine)
+    try:
+        scales = {m: scale_from(stats[m], estimator) for m in mods}
+    finally:
+        torch.set_num_threads(threads)
     info = {"estimator": estimator, "batches": n_batches, "images": n_images,
             "forward_seconds": round(t1 - t0, 3), "seconds": round(time.perf_counter() - t0, 3)}
     return scales, info
