@@ -10,6 +10,8 @@ statistics (so signs and thresholds are far from trivial), binarized with the
   shortcuts and classifier as int8 ``qconv2d`` / ``qlinear``, calibrated on
   seeded random inputs): x86 runs it with VNNI, aarch64 with SDOT or
   SMULL/SADALP, and the int32 sums make the bytes equal too
+* ``efficientnet_b0``: 3x64x64, batch 2, 10 classes (depthwise convs, SiLU,
+  sigmoid gates, ``mul``: the NEON gconv2d and unary kernels)
 
 then runs each through the x86-64 ``dirnet-run`` (its default path, which the
 C++ tests check bit for bit against ``reference``) and through the aarch64
@@ -17,7 +19,12 @@ C++ tests check bit for bit against ``reference``) and through the aarch64
 Cortex-A72 model (no dot product), ``neon_dot`` on a Cortex-A76 model. The
 logits must be the same bytes: every kernel adds in the reference's order
 (fp convs with one FMA rounding per product; binary dots are exact integers),
-so no tolerance is needed. Exit status 0 iff every comparison is identical.
+and the NEON unary kernels compute the x86 vector paths' exp polynomial with
+the same operations, so no tolerance is needed. One exception: the aarch64
+``portable`` path computes SiLU / sigmoid with libm's ``expf`` where the x86
+default path uses that polynomial (both within about 1 ulp), so
+``efficientnet_b0`` on ``portable`` is compared to 1e-5 of the largest logit.
+Exit status 0 iff every comparison passes.
 
     python csrc/tests/arm64_e2e.py --x86-run build/native/dirnet-run \\
         --arm64-run build/arm64/dirnet-run --work build/arm64/e2e
@@ -38,7 +45,10 @@ MODELS = {  # name: (input shape N, C, H, W, classes)
     "resnet20": ((2, 3, 32, 32), 10),
     "resnet18": ((1, 3, 224, 224), 1000),
     "resnet20_int8": ((2, 3, 32, 32), 10),
+    "efficientnet_b0": ((2, 3, 64, 64), 10),
 }
+# (model, path): relative tolerance instead of identical bytes, and why
+TOLERANT = {("efficientnet_b0", "portable"): 1e-5}  # libm expf vs the x86 vector exp
 # (QEMU_CPU, kernel path) pairs the aarch64 binary runs on
 ARM_RUNS = [("cortex-a72", "neon"), ("cortex-a72", "portable"), ("cortex-a76", "neon_dot")]
 
@@ -111,9 +121,13 @@ def main(argv: list[str] | None = None) -> int:
             got = np.load(out)
             same = got.shape == ref.shape and got.tobytes() == ref.tobytes()
             diff = float(np.abs(got.astype(np.float64) - ref).max()) if got.shape == ref.shape else float("nan")
-            print(f"  aarch64 {path:9s} (qemu {cpu}, {secs:5.1f} s): "
-                  + ("identical bytes" if same else f"DIFFERENT (max |diff| {diff:.3g})"))
-            bad += not same
+            tol = TOLERANT.get((name, path))
+            ok = same or (tol is not None and diff <= tol * float(np.abs(ref).max()))
+            verdict = ("identical bytes" if same else
+                       f"max |diff| {diff:.3g} (allowed {tol:g} x max |logit|)" if ok else
+                       f"DIFFERENT (max |diff| {diff:.3g})")
+            print(f"  aarch64 {path:9s} (qemu {cpu}, {secs:5.1f} s): {verdict}")
+            bad += not ok
     print("arm64 end to end:", "ok" if bad == 0 else f"{bad} run(s) differ")
     return 1 if bad else 0
 

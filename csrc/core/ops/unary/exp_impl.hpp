@@ -1,5 +1,5 @@
 // The vector unary kernels, written once over a small SIMD wrapper `V`
-// (avx2.cpp, avx512.cpp define it and include this file inside their ISA
+// (avx2.cpp, avx512.cpp, neon.cpp define it and include this file inside their ISA
 // namespace, so nothing compiled for AVX-512 can be merged into another path).
 //
 // V provides: T (register type), kLanes, load, store, set1, add, sub, mul,

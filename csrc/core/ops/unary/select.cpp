@@ -9,9 +9,8 @@ const UnaryKernel& unary_kernel(const std::string& path) {
       {"avx2", unary_rows, unary_avx2},
 #endif
 #if defined(DIRNET_ARM64)
-      // scalar std::exp, as portable
-      {"neon_dot", unary_rows, unary_reference},
-      {"neon", unary_rows, unary_reference},
+      {"neon_dot", unary_rows, unary_neon},  // no dot product here
+      {"neon", unary_rows, unary_neon},
 #endif
       // scalar std::exp: no portable vector exp worth its code on the baseline ISA
       {"portable", unary_rows, unary_reference},

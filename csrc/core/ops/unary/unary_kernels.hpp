@@ -5,6 +5,7 @@
 //   reference.cpp  scalar, std::exp (also the `portable` path)
 //   avx2.cpp       8 lanes, exp by range reduction + polynomial (exp_impl.hpp)
 //   avx512.cpp     16 lanes, the same approximation
+//   neon.cpp       aarch64, 4 lanes, the same approximation (same values as avx2/avx512)
 //
 // Definitions (PyTorch's CPU formulas, operation for operation):
 //   sigmoid(x)     = 1 / (1 + exp(-x))
@@ -63,6 +64,9 @@ void unary_reference(const UnaryParams& p, int64_t begin, int64_t end);
 #if defined(DIRNET_X86)
 void unary_avx2(const UnaryParams& p, int64_t begin, int64_t end);
 void unary_avx512(const UnaryParams& p, int64_t begin, int64_t end);
+#endif
+#if defined(DIRNET_ARM64)
+void unary_neon(const UnaryParams& p, int64_t begin, int64_t end);
 #endif
 
 }  // namespace dirnet
