@@ -192,3 +192,16 @@ def test_bench_int8_times_the_fp16_export_beside_it(tmp_path):
     assert set(row["ms"]) >= {"torch_fp32", "native_reference", "native_reference_fp16"}
     stem = next(r for r in report["per_layer"] if r["op"].startswith("conv1"))
     assert set(stem["native_ms"]) == {"reference", "reference_fp16"}
+
+
+def test_int8_can_keep_the_stem_in_fp32(tmp_path):
+    path = export(_model(True), tmp_path / "m.dbnn", precision="int8", calibration=_calib(1),
+                  input_size=(3, 19, 19), quantize_stem=False)
+    rt = load(path)
+    ops = {op["name"]: op["op"] for op in rt.header["graph"]}
+    assert ops["stem"] == "conv2d" and ops["down"] == "qconv2d" and ops["fc"] == "qlinear"
+    assert rt.header["quantization"]["stem"] == "fp32"
+    from dirnet.deploy import fileformat
+
+    _, tensors = fileformat.read(path)
+    assert tensors["stem.weight"].dtype == np.float32  # as an fp16 file keeps its stem

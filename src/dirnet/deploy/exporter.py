@@ -59,9 +59,11 @@ class _Tracer(fx.Tracer):
 
 
 class _GraphWriter:
-    def __init__(self, precision: str, act_scales: dict[nn.Module, float] | None = None):
+    def __init__(self, precision: str, act_scales: dict[nn.Module, float] | None = None,
+                 quantize_stem: bool = True):
         self.precision = precision
         self._act_scales = act_scales or {}
+        self._quantize_stem = quantize_stem
         self.ops: list[dict[str, Any]] = []
         self._pure: dict[tuple[str, tuple[str, ...], str], str] = {}  # tensorless op -> its value
         self.tensors: dict[str, np.ndarray] = {}
@@ -97,8 +99,11 @@ class _GraphWriter:
         self.tensors[name] = arr
         return name
 
-    def act_scale(self, m: nn.Module) -> float | None:
-        """int8 export: the calibrated input scale of ``m`` (None: not quantized)."""
+    def act_scale(self, m: nn.Module, x: str) -> float | None:
+        """int8 export: the calibrated input scale of ``m`` applied to value ``x`` (None: not
+        quantized; also for a layer reading the network input when the stem stays full precision)."""
+        if x == self.input_value and not self._quantize_stem:
+            return None
         return self._act_scales.get(m)
 
     def fp_weight(self, opname: str, w: torch.Tensor, keep_fp32: bool = False) -> str:
@@ -255,6 +260,7 @@ def export(
     architecture: str | None = None,
     calibration: Any = None,
     calibration_estimator: str = "mse",
+    quantize_stem: bool = True,
 ) -> Path:
     """Write ``model`` (eval-mode semantics) as a packed .dbnn file; returns the path.
 
@@ -273,7 +279,9 @@ def export(
     ``calibration``: an iterable of input batches (tensors (N, C, H, W), or
     tuples whose first element is one) from the training data, run through
     the model in eval mode; ``calibration_estimator`` is "mse" (default) or
-    "max". Binary layers are unchanged; grouped convs keep fp16 weights.
+    "max". ``quantize_stem=False`` keeps the layers that read the network
+    input in fp32 (for models whose predictions are very sensitive to the
+    stem's rounding). Binary layers are unchanged; grouped convs keep fp16 weights.
     """
     if precision not in ("fp16", "fp32", "int8"):
         raise ValueError(f"precision must be 'fp16', 'fp32' or 'int8', got {precision!r}")
@@ -315,7 +323,7 @@ def export(
         gm = fx.GraphModule(tracer.root, graph)
         _check_modules(gm)
         size = _shape_prop(gm, input_size, _first_conv_channels(model))
-        writer = _GraphWriter(precision, act_scales)
+        writer = _GraphWriter(precision, act_scales, quantize_stem)
         modules = dict(gm.named_modules())
         output: str | None = None
         outputs: list[dict[str, str]] | None = None
@@ -362,7 +370,8 @@ def export(
     # returning part of it.
     if quant_info is not None:  # readers ignore it; it says how the scales were found
         header["quantization"] = {"scheme": "int8 per-output-channel symmetric weights, per-tensor symmetric "
-                                            "calibrated input scales", **quant_info}
+                                            "calibrated input scales", "stem": "int8" if quantize_stem else "fp32",
+                                  **quant_info}
     if outputs is None:
         header["output"] = output
     else:

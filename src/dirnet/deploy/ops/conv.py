@@ -44,7 +44,7 @@ def _write_conv(w, node, m: nn.Conv2d, name: str, x: str) -> str:
     if m.padding_mode != "zeros":
         raise ExportError(f"Conv2d {name!r}: padding_mode={m.padding_mode!r} is not supported")
     pads = conv_pads(m)
-    scale = w.act_scale(m)
+    scale = w.act_scale(m, x)
     if scale is not None:  # int8 export (ops/qconv.py)
         from dirnet.deploy.ops.qconv import write_qconv
 

@@ -13,7 +13,7 @@ def _write_linear(w, node, m: nn.Linear, name: str, x: str) -> str:
     r = w.rank[x]
     if r != 2:
         raise ExportError(f"Linear {str(node.target)!r} is applied to a {r}-D tensor; only (N, features) is supported")
-    scale = w.act_scale(m)
+    scale = w.act_scale(m, x)
     if scale is not None:  # int8 export (ops/qconv.py)
         from dirnet.deploy.ops.qconv import write_qlinear
 
