@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.dirnet-installed
 
-.PHONY: venv demo test test-native test-arm64 bench sanitize lint clean
+.PHONY: venv demo test test-native test-arm64 sanitize-arm64 bench sanitize lint clean
 
 # torch first: the pinned version is the CPU wheel on this machine's disk;
 # resolving it through the package's dependencies would pull a CUDA build.
@@ -54,6 +54,17 @@ test-arm64: $(STAMP)
 	cmake --build $(NATIVE_DIR) --parallel 2 --target dirnet-run
 	$(PY) csrc/tests/arm64_e2e.py --x86-run $(NATIVE_DIR)/dirnet-run --arm64-run $(ARM64_DIR)/dirnet-run \
 	  --work $(ARM64_DIR)/e2e
+
+# The aarch64 ctest suite under AddressSanitizer + UBSan, in qemu on both CPU
+# models (not part of .ci/run: about 8 minutes with the build).
+ARM64_SAN_DIR := build/arm64-san
+sanitize-arm64:
+	cmake -S csrc -B $(ARM64_SAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIRNET_SANITIZE=ON \
+	  -DCMAKE_TOOLCHAIN_FILE=$(ARM64_TOOLCHAIN) >/dev/null
+	cmake --build $(ARM64_SAN_DIR) --parallel 2
+	for cpu in cortex-a72 cortex-a76; do \
+	  QEMU_CPU=$$cpu ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    ctest --test-dir $(ARM64_SAN_DIR) --output-on-failure || exit 1; done
 
 # Kernel tests under AddressSanitizer + UBSan: first the standalone native
 # core (build/sanitize-core) and its ctest (C++ tests, the loader fuzz run
