@@ -1,6 +1,8 @@
 // The int8 conv kernels of each path. A path has one or more variants, best
 // first; the first one this CPU supports is used (VNNI where the CPU has it).
+#include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 #if defined(DIRNET_ARM64)
 #include <sys/auxv.h>
@@ -59,6 +61,12 @@ const QConv2dKernel kTable[] = {
 }  // namespace
 
 const QConv2dKernel& qconv2d_kernel(const std::string& path) {
+  // DIRNET_QCONV_VARIANT=<variant> picks another variant of the path (when the
+  // CPU runs it): to time e.g. the vpmaddwd kernels on a VNNI machine.
+  const char* want = std::getenv("DIRNET_QCONV_VARIANT");
+  if (want && *want)
+    for (const QConv2dKernel& k : kTable)
+      if (path == k.path && k.variant == std::string(want) && k.supported()) return k;
   for (const QConv2dKernel& k : kTable)
     if (path == k.path && k.supported()) return k;
   throw std::invalid_argument("dirnet: no qconv2d kernel for path '" + path + "' on this CPU/build");
