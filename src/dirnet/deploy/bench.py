@@ -568,6 +568,8 @@ def _summary(report: dict) -> str:
     if "ratio" in s:
         lines.append(f"\nfile {s['dbnn_bytes'] / 1e6:.2f} MB vs fp32 state dict "
                      f"{s['fp32_state_dict_bytes'] / 1e6:.2f} MB: {s['ratio']:.1f}x smaller")
+    if "calibration" in report:
+        lines.append(f"int8 calibration: {report['calibration']}")
     if "warning" in report:
         lines.append(f"WARNING: {report['warning']}")
     return "\n".join(lines)
