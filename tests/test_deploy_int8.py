@@ -205,3 +205,10 @@ def test_int8_can_keep_the_stem_in_fp32(tmp_path):
 
     _, tensors = fileformat.read(path)
     assert tensors["stem.weight"].dtype == np.float32  # as an fp16 file keeps its stem
+
+
+def test_layers_beyond_the_int8_limit_stay_full_precision(tmp_path):
+    from dirnet.deploy.calibrate import MAX_K, quantizable
+
+    assert quantizable(nn.Linear(MAX_K, 2)) and not quantizable(nn.Linear(MAX_K + 1, 2))
+    assert not quantizable(nn.Conv2d(4, 4, 3, groups=2))

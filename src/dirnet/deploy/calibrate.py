@@ -48,16 +48,21 @@ def quantize_weight(w: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     return q.numpy().copy(), scale.numpy().astype(np.float32)
 
 
+MAX_K = 65536  # in_channels * kh * kw the native int8 op takes (exact int32 sums)
+
+
 def quantizable(m: nn.Module) -> bool:
-    """Does the int8 export quantize this module (a full-precision Conv2d with groups 1, or Linear)?"""
+    """Does the int8 export quantize this module (a full-precision Conv2d with groups 1, or
+    Linear, with at most MAX_K inputs per output; a larger one stays full precision)?"""
     from dirnet.deploy import ops
 
     spec = ops.module_spec(m)
-    if spec is None:
+    if spec is None or spec.name not in ("conv2d", "linear"):
         return False
-    if spec.name == "conv2d":
-        return getattr(m, "groups", 1) == 1
-    return spec.name == "linear"
+    if spec.name == "conv2d" and getattr(m, "groups", 1) != 1:
+        return False
+    w = getattr(m, "weight", None)
+    return w is not None and w[0].numel() <= MAX_K
 
 
 class _Stats:
