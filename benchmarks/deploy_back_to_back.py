@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--precision", choices=("fp16", "int8"), default="fp16",
+                    help="int8: the int8 export (calibrated on random normal inputs, as dirnet bench does) "
+                         "timed beside the fp16 one (native_<path>_fp16)")
     ap.add_argument("--out", default=None, help="JSON path (default: print only)")
     args = ap.parse_args(argv)
 
@@ -50,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     bnn = binarize(copy.deepcopy(fp), method="dirnet").eval()
     tmp = Path(tempfile.mkdtemp())
     exporter.export(bnn, tmp / "m.dbnn", precision="fp16", input_size=size)
+    files = {"": tmp / "m.dbnn"}
+    if args.precision == "int8":
+        g = torch.Generator().manual_seed(1)
+        exporter.export(bnn, tmp / "m8.dbnn", precision="int8", input_size=size,
+                        calibration=[torch.randn(2, *size, generator=g) for _ in range(2)])
+        files = {"": tmp / "m8.dbnn", "_fp16": tmp / "m.dbnn"}
     x = torch.randn(1, *size)
     xn = x.numpy()
 
@@ -65,12 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         feed = {sess.get_inputs()[0].name: xn}
         fns["onnxruntime_fp32"] = lambda: sess.run(None, feed)
     K = kernels()
-    for p in [K.paths()[0]] + (["avx2"] if "avx2" in K.paths()[1:] else []):
-        rt = runtime.load(tmp / "m.dbnn", threads=args.threads, kernel=p)
-        fns[f"native_{p}"] = lambda rt=rt: rt(xn)
+    for suffix, path in files.items():
+        for p in [K.paths()[0]] + (["avx2"] if "avx2" in K.paths()[1:] else []):
+            rt = runtime.load(path, threads=args.threads, kernel=p)
+            fns[f"native_{p}{suffix}"] = lambda rt=rt: rt(xn)
     report = {"command": "python benchmarks/deploy_back_to_back.py " + " ".join(sys.argv[1:] if argv is None
                                                                               else argv),
               "arch": args.arch, "input_size": list(size), "batch": 1, "threads": args.threads,
+              "precision": args.precision,
               "timing": f"{args.reps} runs in a row per engine after {args.warmup} warm-up runs, "
                         f"{args.rounds} passes over the engines",
               "onnxruntime": ort.__version__ if ort is not None else bench.ORT_MISSING,
