@@ -28,12 +28,12 @@ bool cpu_avx512() {  // what the avx512 path needs (dispatch.cpp)
          __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx2") &&
          __builtin_cpu_supports("fma") && __builtin_cpu_supports("popcnt");
 }
-bool cpu_avx512_vnni() { return cpu_avx512() && __builtin_cpu_supports("avx512vnni"); }
+[[maybe_unused]] bool cpu_avx512_vnni() { return cpu_avx512() && __builtin_cpu_supports("avx512vnni"); }
 bool cpu_avx2() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("popcnt");
 }
-bool cpu_avx2_vnni() { return cpu_avx2() && __builtin_cpu_supports("avxvnni"); }
+[[maybe_unused]] bool cpu_avx2_vnni() { return cpu_avx2() && __builtin_cpu_supports("avxvnni"); }
 #endif
 #if defined(DIRNET_ARM64)  // as dispatch.cpp
 bool cpu_neon() { return (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0; }
@@ -42,10 +42,14 @@ bool cpu_neon_dot() { return cpu_neon() && (getauxval(AT_HWCAP) & HWCAP_ASIMDDP)
 
 const QConv2dKernel kTable[] = {
 #if defined(DIRNET_X86)
+#if !defined(DIRNET_NO_AVX512VNNI)
     {"avx512", "avx512_vnni", 1, QW_S8, cpu_avx512_vnni, qconv2d_avx512_items, qconv2d_avx512_quantize8,
      qconv2d_avx512_vnni},
+#endif
     {"avx512", "avx512", 2, QW_S16, cpu_avx512, qconv2d_avx512_items, qconv2d_avx512_quantize16, qconv2d_avx512},
+#if !defined(DIRNET_NO_AVXVNNI)
     {"avx2", "avx2_vnni", 1, QW_S8, cpu_avx2_vnni, qconv2d_avx2_items, qconv2d_avx2_quantize8, qconv2d_avx2_vnni},
+#endif
     {"avx2", "avx2", 2, QW_S16, cpu_avx2, qconv2d_avx2_items, qconv2d_avx2_quantize16, qconv2d_avx2},
 #endif
 #if defined(DIRNET_ARM64)
