@@ -90,7 +90,8 @@ def _fake_quant_logits(m: nn.Module, batches, x: torch.Tensor) -> np.ndarray:
 def test_int8_export_round_trip(tmp_path, binary):
     m = _model(binary)
     batches = _calib()
-    path = export(m, tmp_path / "m.dbnn", precision="int8", calibration=batches, input_size=(3, 19, 19))
+    path = export(m, tmp_path / "m.dbnn", precision="int8", calibration=batches, input_size=(3, 19, 19),
+                  quantize_stem=True)
     x = torch.randn(8, 3, 19, 19, generator=torch.Generator().manual_seed(2))
     outs = {k: np.asarray(load(path, kernel=k, threads=2)(x)) for k in _paths()}
     rt = load(path)
@@ -159,6 +160,13 @@ def test_cli_export_int8(tmp_path, capsys):
     ref = np.asarray(load(out, kernel="reference")(x))
     for k in _paths():
         assert np.asarray(load(out, kernel=k)(x)).tobytes() == ref.tobytes(), k
+    assert main(["export", str(FM_CKPT), "-o", str(out), "--precision", "int8", "--calibrate", str(FM_CKPT),
+                 "--calib-batches", "1", "--int8-stem", "fp32"]) == 0
+    assert "stem fp32" in capsys.readouterr().out
+    assert {op["name"]: op["op"] for op in load(out).header["graph"]}["conv1"] == "conv2d"
+    with pytest.raises(SystemExit) as e:
+        main(["export", str(FM_CKPT), "-o", str(out), "--int8-stem", "fp32"])
+    assert e.value.code == 2 and "--int8-stem" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("edit, msg", [
@@ -170,7 +178,7 @@ def test_malformed_int8_files_are_refused(tmp_path, edit, msg):
     from dirnet.deploy import FormatError, fileformat
 
     path = export(_model(False), tmp_path / "m.dbnn", precision="int8", calibration=_calib(1),
-                  input_size=(3, 19, 19))
+                  input_size=(3, 19, 19), quantize_stem=True)
     header, tensors = fileformat.read(path)
     tensors = {k: v.copy() for k, v in tensors.items()}
     edit(tensors)
@@ -192,6 +200,46 @@ def test_bench_int8_times_the_fp16_export_beside_it(tmp_path):
     assert set(row["ms"]) >= {"torch_fp32", "native_reference", "native_reference_fp16"}
     stem = next(r for r in report["per_layer"] if r["op"].startswith("conv1"))
     assert set(stem["native_ms"]) == {"reference", "reference_fp16"}
+
+
+class Signed(nn.Module):
+    """Class 0 when the mean input is positive, else class 1: a stem whose rounding decides."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 1, 1, bias=False)
+        self.fc = nn.Linear(1, 2)
+        with torch.no_grad():
+            self.stem.weight.fill_(1.0)
+            self.fc.weight.copy_(torch.tensor([[1.0], [-1.0]]))
+            self.fc.bias.zero_()
+
+    def forward(self, x):
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(self.stem(x), 1), 1))
+
+
+def _signed_calib(level: float) -> list[torch.Tensor]:
+    """64 images of +-level (half each sign) and 2 of +-1, which set the input range."""
+    s = torch.tensor([1.0, -1.0]).repeat(33)
+    v = torch.cat([torch.tensor([1.0, -1.0]), s[:64] * level])
+    return [v.reshape(-1, 1, 1, 1).expand(-1, 1, 4, 4).contiguous()]
+
+
+@pytest.mark.parametrize("level, stem", [(1e-4, "fp32"), (0.5, "int8")])
+def test_int8_auto_stem_keeps_a_stem_whose_rounding_changes_predictions(tmp_path, level, stem):
+    # +-1e-4 rounds to 0 on a grid of 1/127: the logits tie, so the negative half changes
+    # class (far above 0.5%) and the auto check keeps the stem fp32; +-0.5 changes nothing.
+    path = export(Signed().eval(), tmp_path / "s.dbnn", precision="int8", calibration=_signed_calib(level),
+                  input_size=(1, 4, 4))
+    rt = load(path)
+    q = rt.header["quantization"]
+    assert q["stem"] == stem and q["stem_check"]["images"] == 66
+    assert (q["stem_check"]["top1_changed"] > 0.4) == (stem == "fp32")
+    ops = {op["name"]: op["op"] for op in rt.header["graph"]}
+    assert ops["stem"] == ("conv2d" if stem == "fp32" else "qconv2d") and ops["fc"] == "qlinear"
+    forced = export(Signed().eval(), tmp_path / "f.dbnn", precision="int8", calibration=_signed_calib(level),
+                    input_size=(1, 4, 4), quantize_stem=True)
+    assert load(forced).header["quantization"]["stem"] == "int8"
 
 
 def test_int8_can_keep_the_stem_in_fp32(tmp_path):

@@ -34,6 +34,8 @@ from torch import nn
 ESTIMATORS = ("mse", "max")
 _SAMPLE_PER_BATCH = 65536
 _MSE_SAMPLES = 1 << 18   # values the clipping search evaluates per layer (float32)
+STEM_CHECK_IMAGES = 256  # calibration images the "auto" stem check runs (see stem_decision)
+STEM_MAX_CHANGED = 0.005  # ... and the share of their top-1 classes it lets the int8 stem change
 
 
 def quantize_weight(w: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +125,17 @@ def calibrate(model: nn.Module, batches: Iterable[Any], estimator: str = "mse",
         raise ValueError(f"calibration estimator must be one of {ESTIMATORS}, got {estimator!r}")
     mods = [m for m in model.modules() if quantizable(m)]
     stats = {m: _Stats(seed + i) for i, m in enumerate(mods)}
-    hooks = [m.register_forward_pre_hook(lambda mod, args: stats[mod].add(args[0])) for m in mods]
+    current: list[torch.Tensor] = []  # the batch being run, to spot the layers reading it
+    stem: list[nn.Module] = []
+
+    def observe(mod: nn.Module, args: tuple) -> None:
+        stats[mod].add(args[0])
+        if current and args[0] is current[0] and mod not in stem:
+            stem.append(mod)
+
+    hooks = [m.register_forward_pre_hook(observe) for m in mods]
+    kept: list[torch.Tensor] = []  # the first calibration images, kept for the stem check
+    n_kept = 0
     was_training = model.training
     model.eval()
     t0 = time.perf_counter()
@@ -135,7 +147,13 @@ def calibrate(model: nn.Module, batches: Iterable[Any], estimator: str = "mse",
                 x = torch.as_tensor(x)
                 if x.dim() == 3:
                     x = x.unsqueeze(0)
-                model(x.float())
+                x = x.float()
+                current[:] = [x]
+                model(x)
+                current.clear()
+                if n_kept < STEM_CHECK_IMAGES:
+                    kept.append(x[:STEM_CHECK_IMAGES - n_kept])
+                    n_kept += int(kept[-1].shape[0])
                 n_batches += 1
                 n_images += int(x.shape[0])
     finally:
@@ -152,5 +170,73 @@ def calibrate(model: nn.Module, batches: Iterable[Any], estimator: str = "mse",
     finally:
         torch.set_num_threads(threads)
     info = {"estimator": estimator, "batches": n_batches, "images": n_images,
-            "forward_seconds": round(t1 - t0, 3), "seconds": round(time.perf_counter() - t0, 3)}
+            "forward_seconds": round(t1 - t0, 3), "seconds": round(time.perf_counter() - t0, 3),
+            "stem_layers": len(stem)}
+    info["_stem_check"] = (stem, kept)  # popped by stem_decision
     return scales, info
+
+
+def _fake_quant_forward(model: nn.Module, layers: list[nn.Module], scales: dict[nn.Module, float],
+                        x: torch.Tensor) -> Any:
+    """``model(x)`` with ``layers`` computed as the int8 op does: input rounded to its
+    calibrated scale, weights to their per-channel int8 grid (then back to float)."""
+    saved = {}
+    hooks = []
+    try:
+        for m in layers:
+            q, s_w = quantize_weight(m.weight)
+            shape = (-1,) + (1,) * (m.weight.dim() - 1)
+            saved[m] = m.weight.data
+            m.weight.data = (torch.from_numpy(q).double() * torch.from_numpy(s_w).double().reshape(shape)).float()
+            s_x = scales[m]
+
+            def pre(mod: nn.Module, args: tuple, s_x: float = s_x) -> tuple:
+                xq = torch.clamp(torch.round(args[0] * np.float32(1.0 / s_x)), -127, 127) * s_x
+                return (xq, *args[1:])
+
+            hooks.append(m.register_forward_pre_hook(pre))
+        return model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+        for m, w in saved.items():
+            m.weight.data = w
+
+
+def stem_decision(model: nn.Module, scales: dict[nn.Module, float], info: dict[str, Any],
+                  quantize_stem: bool | str) -> bool:
+    """Whether the layers reading the network input become int8. ``True``/``False`` decide;
+    ``"auto"`` quantizes them only if doing so changes the top-1 class of at most
+    ``STEM_MAX_CHANGED`` of the first ``STEM_CHECK_IMAGES`` calibration images (training data:
+    never the test split). Binary networks feed the stem's output to sign(), so a model can be
+    far more sensitive to the stem's rounding than to any other layer's (the demo's binary
+    Fashion-MNIST model changes ~8% of its predictions); the check is cheap (two forward passes).
+    Models whose output is not one (N, classes) tensor are not checked: the stem becomes int8.
+    Records the outcome in ``info`` (written to the file's header)."""
+    stem, kept = info.pop("_stem_check", ([], []))
+    if quantize_stem not in (True, False, "auto"):
+        raise ValueError(f"quantize_stem must be True, False or 'auto', got {quantize_stem!r}")
+    if quantize_stem != "auto" or not stem or not kept:
+        info["stem"] = "int8" if (quantize_stem and stem) else ("fp32" if stem else "none")
+        return bool(quantize_stem)
+    import time
+
+    t0 = time.perf_counter()
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            x = torch.cat(kept)
+            ref, q = model(x), _fake_quant_forward(model, stem, scales, x)
+    finally:
+        model.train(was_training)
+    if not (isinstance(ref, torch.Tensor) and ref.dim() == 2 and isinstance(q, torch.Tensor)):
+        info["stem"] = "int8"
+        info["stem_check"] = "not checked: the model's output is not one (N, classes) tensor"
+        return True
+    changed = float((ref.argmax(1) != q.argmax(1)).float().mean())
+    keep_int8 = changed <= STEM_MAX_CHANGED
+    info["stem"] = "int8" if keep_int8 else "fp32"
+    info["stem_check"] = {"images": int(x.shape[0]), "top1_changed": round(changed, 4),
+                          "max_changed": STEM_MAX_CHANGED, "seconds": round(time.perf_counter() - t0, 3)}
+    return keep_int8

@@ -66,8 +66,10 @@ def export_main(argv: list[str] | None = None) -> int:
                    help=f"int8: calibration batches of {CALIB_BATCH} training images (default {CALIB_BATCHES})")
     p.add_argument("--calib-estimator", choices=("mse", "max"), default="mse",
                    help="int8: activation range estimator (default mse)")
-    p.add_argument("--int8-keep-stem", action="store_true",
-                   help="int8: keep the layers reading the network input in fp32 (stem-sensitive models)")
+    p.add_argument("--int8-stem", choices=("auto", "int8", "fp32"), default="auto",
+                   help="int8: the layers reading the network input. auto (default): int8 unless that changes "
+                        "the top-1 class of more than 0.5%% of 256 calibration images; fp32 keeps them full "
+                        "precision (stem-sensitive models)")
     p.add_argument("--which", default="last", help="checkpoint in a run directory: last or best")
     p.add_argument("--no-class-names", action="store_true", help="do not read the data set's class names")
     a = p.parse_args(argv)
@@ -78,8 +80,8 @@ def export_main(argv: list[str] | None = None) -> int:
     check_output(a.output)  # before any work: an output directory, a missing folder
     if a.precision == "int8" and not a.calibrate:
         p.error("--precision int8 needs --calibrate RUN (the run whose training data calibrates the ranges)")
-    if a.precision != "int8" and (a.calibrate or a.data_root or a.int8_keep_stem):
-        p.error("--calibrate, --data-root and --int8-keep-stem apply to --precision int8 only")
+    if a.precision != "int8" and (a.calibrate or a.data_root or a.int8_stem != "auto"):
+        p.error("--calibrate, --data-root and --int8-stem apply to --precision int8 only")
     ck = load(a.checkpoint, a.which)
     model, cfg = model_from(ck), config_of(ck)
     if hasattr(model, "anchors"):  # an SSD: its raw prediction maps + what decoding needs
@@ -92,7 +94,7 @@ def export_main(argv: list[str] | None = None) -> int:
     if a.precision == "int8":
         calib_cfg = config_of(load(a.calibrate, a.which)) if a.calibrate != a.checkpoint else cfg
         kw = {"calibration": calibration_batches(calib_cfg, a.data_root, a.calib_batches),
-              "calibration_estimator": a.calib_estimator, "quantize_stem": not a.int8_keep_stem}
+              "calibration_estimator": a.calib_estimator, "quantize_stem": {"auto": "auto", "int8": True, "fp32": False}[a.int8_stem]}
     out = export(model, a.output, precision=a.precision, input_size=size, class_names=names,
                  extra={"data": data_entry(cfg)}, **kw)
     note = ""
@@ -100,7 +102,8 @@ def export_main(argv: list[str] | None = None) -> int:
         from dirnet.deploy.runtime import load as load_rt
 
         q = load_rt(out, threads=1).header.get("quantization", {})
-        note = f"; calibrated on {q.get('images')} training images in {q.get('seconds')} s ({q.get('estimator')})"
+        note = (f"; calibrated on {q.get('images')} training images in {q.get('seconds')} s ({q.get('estimator')})"
+                f"; stem {q.get('stem')}")
     print(f"wrote {out} ({Path(out).stat().st_size / 1024:.1f} KiB, {a.precision}{note})")
     return 0
 

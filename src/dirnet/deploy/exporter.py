@@ -260,7 +260,7 @@ def export(
     architecture: str | None = None,
     calibration: Any = None,
     calibration_estimator: str = "mse",
-    quantize_stem: bool = True,
+    quantize_stem: bool | str = "auto",
 ) -> Path:
     """Write ``model`` (eval-mode semantics) as a packed .dbnn file; returns the path.
 
@@ -279,9 +279,12 @@ def export(
     ``calibration``: an iterable of input batches (tensors (N, C, H, W), or
     tuples whose first element is one) from the training data, run through
     the model in eval mode; ``calibration_estimator`` is "mse" (default) or
-    "max". ``quantize_stem=False`` keeps the layers that read the network
-    input in fp32 (for models whose predictions are very sensitive to the
-    stem's rounding). Binary layers are unchanged; grouped convs keep fp16 weights.
+    "max". ``quantize_stem`` decides the layers that read the network input:
+    ``"auto"`` (default) makes them int8 only if that changes the top-1 class
+    of at most 0.5% of 256 calibration images (binary networks can be very
+    sensitive to the stem's rounding: :func:`dirnet.deploy.calibrate.stem_decision`),
+    ``True`` always, ``False`` never (fp32). Binary layers are unchanged;
+    grouped convs keep fp16 weights.
     """
     if precision not in ("fp16", "fp32", "int8"):
         raise ValueError(f"precision must be 'fp16', 'fp32' or 'int8', got {precision!r}")
@@ -308,9 +311,10 @@ def export(
     act_scales: dict[nn.Module, float] = {}
     quant_info: dict[str, Any] | None = None
     if precision == "int8":
-        from dirnet.deploy.calibrate import calibrate
+        from dirnet.deploy.calibrate import calibrate, stem_decision
 
         act_scales, quant_info = calibrate(model, calibration, calibration_estimator)
+        quantize_stem = stem_decision(model, act_scales, quant_info, quantize_stem)
     was_training = model.training
     model.eval()
     try:
@@ -370,7 +374,7 @@ def export(
     # returning part of it.
     if quant_info is not None:  # readers ignore it; it says how the scales were found
         header["quantization"] = {"scheme": "int8 per-output-channel symmetric weights, per-tensor symmetric "
-                                            "calibrated input scales", "stem": "int8" if quantize_stem else "fp32",
+                                            "calibrated input scales",
                                   **quant_info}
     if outputs is None:
         header["output"] = output
