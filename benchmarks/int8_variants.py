@@ -31,10 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import tempfile
 
+    from dirnet._kernels import paths
     from machine import machine_info
 
     import dirnet
-    from dirnet._kernels import paths
     from dirnet.deploy import export, load
     from dirnet.models import create
 
