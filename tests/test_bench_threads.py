@@ -10,9 +10,18 @@ import json
 import threading
 import time
 
+import pytest
 import torch
 
 from dirnet.deploy import bench
+
+
+@pytest.fixture
+def torch_threads():
+    """Restores PyTorch's thread count after a test that sets it."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
 
 
 def test_settle_waits_for_a_spinning_thread():
@@ -30,7 +39,7 @@ def test_settle_waits_for_a_spinning_thread():
     assert settled_at >= deadline - 0.005
 
 
-def test_settle_after_torch_leaves_no_spinning_thread():
+def test_settle_after_torch_leaves_no_spinning_thread(torch_threads):
     torch.set_num_threads(2)
     conv = torch.nn.Conv2d(16, 16, 3, padding=1).eval()
     x = torch.randn(1, 16, 32, 32)
@@ -64,3 +73,10 @@ def test_per_layer_uses_requested_threads(tmp_path):
         assert row["pool_threads"] == {path: row["threads"]}
     assert set(r["per_layer_sum_ms"]) == {"1", "2"}
     assert r["per_layer_sum_ms"]["2"][path] > 0
+
+
+def test_bench_leaves_torch_threads_as_it_found_them(tmp_path, torch_threads):
+    torch.set_num_threads(2)
+    assert bench.main(["--arch", "resnet20", "--batch", "1", "--threads", "1", "--reps", "1", "--warmup", "0",
+                       "--kernels", "reference", "--no-per-layer", "--out", str(tmp_path / "r.json")]) == 0
+    assert torch.get_num_threads() == 2

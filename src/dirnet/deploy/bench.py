@@ -318,7 +318,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(argv: list[str] | None = None) -> tuple[dict[str, Any], Path]:
-    """``dirnet bench`` with ``argv``: measures, prints, writes the JSON; returns the report and its path."""
+    """``dirnet bench`` with ``argv``: measures, prints, writes the JSON; returns the report and its path.
+
+    Leaves PyTorch's thread count as it found it (the benchmark sets it per
+    configuration; a caller in the same process would otherwise inherit the last one).
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        return _run(argv)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(argv: list[str] | None) -> tuple[dict[str, Any], Path]:
     args = _parser().parse_args(argv)
     import numpy as np
     import torch
