@@ -43,7 +43,7 @@ ARM64_TOOLCHAIN := $(abspath csrc/cmake/toolchain-aarch64-linux-gnu.cmake)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test-arm64: $(STAMP)
 	command -v aarch64-linux-gnu-g++ >/dev/null && command -v qemu-aarch64 >/dev/null || \
-	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y g++-aarch64-linux-gnu qemu-user; }
+	  { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y g++-aarch64-linux-gnu qemu-user; }
 	cmake -S csrc -B $(ARM64_DIR) -DCMAKE_BUILD_TYPE=Release -DCMAKE_TOOLCHAIN_FILE=$(ARM64_TOOLCHAIN) >/dev/null
 	cmake --build $(ARM64_DIR) --parallel 2
 	QEMU_CPU=cortex-a72 DIRNET_EXPECT_PATHS=neon,portable,reference \
