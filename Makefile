@@ -88,7 +88,7 @@ sanitize: $(STAMP)
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:check_initialization_order=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	$(PY) -m pytest tests/test_kernels.py tests/test_kernels_plan.py tests/test_deploy.py \
-	  tests/test_deploy_fuzz.py tests/test_deploy_families.py -p no:cacheprovider
+	  tests/test_deploy_fuzz.py tests/test_deploy_families.py tests/test_deploy_int8.py -p no:cacheprovider
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
