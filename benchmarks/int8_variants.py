@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     m = dirnet.binarize(create("resnet18", num_classes=1000), "dirnet").eval()
     g = torch.Generator().manual_seed(1)
     p8, p16 = Path(tmp.name) / "r18_int8.dbnn", Path(tmp.name) / "r18_fp16.dbnn"
-    export(m, p8, precision="int8", calibration=[torch.randn(2, 3, 224, 224, generator=g)], input_size=(3, 224, 224))
+    export(m, p8, precision="int8", calibration=[torch.randn(2, 3, 224, 224, generator=g)], input_size=(3, 224, 224),
+           quantize_stem=True)  # random weights: the stem check has nothing to judge
     export(m, p16, precision="fp16", input_size=(3, 224, 224))
     x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
     have = paths()

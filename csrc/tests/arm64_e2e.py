@@ -77,7 +77,8 @@ def export(name: str, classes: int, shape: tuple[int, ...], path: Path, seed: in
             m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
             m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
             m.bias.data.copy_(torch.rand(n, generator=g) * 0.6 - 0.3)
-    exporter.export(model.eval(), path, precision=precision, input_size=shape[1:], calibration=calibration)
+    stem = {"quantize_stem": True} if precision == "int8" else {}  # the int8 stem too, whatever the check says
+    exporter.export(model.eval(), path, precision=precision, input_size=shape[1:], calibration=calibration, **stem)
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> float:
