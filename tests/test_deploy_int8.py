@@ -202,6 +202,24 @@ def test_bench_int8_times_the_fp16_export_beside_it(tmp_path):
     assert set(stem["native_ms"]) == {"reference", "reference_fp16"}
 
 
+def test_bench_int8_stem_option_reaches_the_export(tmp_path, monkeypatch):
+    from dirnet.deploy import bench, exporter
+
+    seen = []
+    real = exporter.export
+
+    def spy(*args, **kw):
+        seen.append((kw.get("precision"), kw.get("quantize_stem")))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(exporter, "export", spy)
+    report, _ = bench.run(["--arch", "resnet20", "--input-size", "3", "16", "16", "--batch", "1", "--threads", "1",
+                           "--reps", "1", "--warmup", "0", "--budget", "0.5", "--precision", "int8",
+                           "--int8-stem", "fp32", "--no-per-layer", "--kernels", "reference",
+                           "--out", str(tmp_path / "r.json")])
+    assert ("int8", False) in seen and "stem fp32" in report["calibration"]
+
+
 class Signed(nn.Module):
     """Class 0 when the mean input is positive, else class 1: a stem whose rounding decides."""
 

@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=("fp16", "fp32", "int8"), default="fp16",
                    help="export precision (with --arch). int8: calibrated on random normal inputs (random "
                         "weights), and timed side by side with the fp16 export of the same model")
+    p.add_argument("--int8-stem", choices=("int8", "fp32"), default="int8",
+                   help="int8 with --arch: the layers reading the input as int8 (default) or fp32, which is "
+                        "what a binary model whose stem fails the export's auto check gets")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--reps", type=int, default=15)
     p.add_argument("--budget", type=float, default=20.0, help="seconds at most per measured configuration")
@@ -373,8 +376,8 @@ def _run(argv: list[str] | None) -> tuple[dict[str, Any], Path]:
         if args.precision == "int8":  # random weights: there is no data to calibrate on
             g = torch.Generator().manual_seed(1)
             calib = [torch.randn(2, *size, generator=g) for _ in range(2)]
-        # (the stem's "auto" check would judge random weights on random inputs: int8 is what is timed)
-        stem = {"quantize_stem": True} if args.precision == "int8" else {}
+        # (the stem's "auto" check would judge random weights on random inputs: --int8-stem decides)
+        stem = {"quantize_stem": args.int8_stem == "int8"} if args.precision == "int8" else {}
         exporter.export(bnn, model_path, precision=args.precision, input_size=size, calibration=calib, **stem)
     # int8 with --arch: the fp16 export of the same model, timed beside it ("<path>_fp16")
     compare: Path | None = None
@@ -401,8 +404,9 @@ def _run(argv: list[str] | None) -> tuple[dict[str, Any], Path]:
         "kernels_timed": labels,
     }
     if args.model is None and args.precision == "int8":
-        report["calibration"] = ("random normal inputs, 2 batches of 2 (random weights: no data), stem int8 "
-                                 "(quantize_stem=True, not the auto check); the <path>_fp16 columns time the fp16 export of the same model in the same run")
+        report["calibration"] = (f"random normal inputs, 2 batches of 2 (random weights: no data), stem "
+                                 f"{args.int8_stem} (--int8-stem, not the auto check); the <path>_fp16 columns "
+                                 "time the fp16 export of the same model in the same run")
     ort = _onnxruntime()
     ort_info: dict[str, Any] = {}
     if ort is None:
