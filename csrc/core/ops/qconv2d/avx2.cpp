@@ -20,11 +20,12 @@ namespace qconv2d_avx2_isa {
 using QElem = int16_t;
 using QWElem = int16_t;
 constexpr int QTILE = 6;
+constexpr int kPasses = 4, kPassW = 32;  // see driver_impl.hpp
 
 // S16 layout: group row of 256 int16 = [half][64 oc][2]; pass `sub` reads oc [16 sub, 16 sub + 16).
 template <int M>
-static inline void qsub(const int16_t* const* base, const int64_t* tap_off, int ntaps, int G, const int16_t* wb,
-                        const int32_t* corr, int32_t* out) {
+static inline void qpass(const int16_t* const* base, const int64_t* tap_off, int ntaps, int G, const int16_t* wb,
+                         const int32_t* corr, int32_t* out) {
   __m256i acc[M][2];
   const __m256i c0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr));
   const __m256i c1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr + 8));
@@ -55,23 +56,6 @@ static inline void qsub(const int16_t* const* base, const int64_t* tap_off, int 
   for (int j = 0; j < M; ++j) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j * 64), acc[j][0]);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j * 64 + 8), acc[j][1]);
-  }
-}
-
-static inline void qtile_m(int m, const int16_t* const* base, const int64_t* tap_off, int ntaps, int G,
-                           const int16_t* wb, const int32_t* corr, int32_t* out) {
-  for (int sub = 0; sub < 4; ++sub) {
-    const int16_t* w = wb + sub * 32;  // 16 oc x 2 int16 within each half
-    const int32_t* c = corr + sub * 16;
-    int32_t* o = out + sub * 16;
-    switch (m) {
-      case 6: qsub<6>(base, tap_off, ntaps, G, w, c, o); break;
-      case 5: qsub<5>(base, tap_off, ntaps, G, w, c, o); break;
-      case 4: qsub<4>(base, tap_off, ntaps, G, w, c, o); break;
-      case 3: qsub<3>(base, tap_off, ntaps, G, w, c, o); break;
-      case 2: qsub<2>(base, tap_off, ntaps, G, w, c, o); break;
-      default: qsub<1>(base, tap_off, ntaps, G, w, c, o); break;
-    }
   }
 }
 

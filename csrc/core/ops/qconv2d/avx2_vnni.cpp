@@ -15,11 +15,12 @@ namespace qconv2d_avx2_vnni_isa {
 using QElem = uint8_t;
 using QWElem = int8_t;
 constexpr int QTILE = 6;  // == the avx2 path's tile (qconv2d_avx2_items)
+constexpr int kPasses = 4, kPassW = 64;  // see driver_impl.hpp
 
 // S8 layout: group row of 256 bytes = [64 oc][4]; pass `sub` reads bytes [64 sub, 64 sub + 64).
 template <int M>
-static inline void qsub(const uint8_t* const* base, const int64_t* tap_off, int ntaps, int G, const int8_t* wb,
-                        const int32_t* corr, int32_t* out) {
+static inline void qpass(const uint8_t* const* base, const int64_t* tap_off, int ntaps, int G, const int8_t* wb,
+                         const int32_t* corr, int32_t* out) {
   __m256i acc[M][2];
   const __m256i c0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr));
   const __m256i c1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr + 8));
@@ -47,23 +48,6 @@ static inline void qsub(const uint8_t* const* base, const int64_t* tap_off, int 
   for (int j = 0; j < M; ++j) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j * 64), acc[j][0]);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j * 64 + 8), acc[j][1]);
-  }
-}
-
-static inline void qtile_m(int m, const uint8_t* const* base, const int64_t* tap_off, int ntaps, int G,
-                           const int8_t* wb, const int32_t* corr, int32_t* out) {
-  for (int sub = 0; sub < 4; ++sub) {
-    const int8_t* w = wb + sub * 64;
-    const int32_t* c = corr + sub * 16;
-    int32_t* o = out + sub * 16;
-    switch (m) {
-      case 6: qsub<6>(base, tap_off, ntaps, G, w, c, o); break;
-      case 5: qsub<5>(base, tap_off, ntaps, G, w, c, o); break;
-      case 4: qsub<4>(base, tap_off, ntaps, G, w, c, o); break;
-      case 3: qsub<3>(base, tap_off, ntaps, G, w, c, o); break;
-      case 2: qsub<2>(base, tap_off, ntaps, G, w, c, o); break;
-      default: qsub<1>(base, tap_off, ntaps, G, w, c, o); break;
-    }
   }
 }
 

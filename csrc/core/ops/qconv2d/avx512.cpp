@@ -17,9 +17,10 @@ namespace qconv2d_avx512_isa {
 using QElem = int16_t;
 using QWElem = int16_t;
 constexpr int QTILE = 6;
+constexpr int kPasses = 1, kPassW = 0;  // see driver_impl.hpp
 
 template <int M>
-static inline void qtile(const int16_t* const* base, const int64_t* tap_off, int ntaps, int G, const int16_t* wb,
+static inline void qpass(const int16_t* const* base, const int64_t* tap_off, int ntaps, int G, const int16_t* wb,
                          const int32_t* corr, int32_t* out) {
   __m512i acc[M][4];
 #pragma GCC unroll 4
@@ -57,18 +58,6 @@ static inline void qtile(const int16_t* const* base, const int64_t* tap_off, int
   for (int j = 0; j < M; ++j)
 #pragma GCC unroll 4
     for (int n = 0; n < 4; ++n) _mm512_storeu_si512(out + j * 64 + n * 16, acc[j][n]);
-}
-
-static inline void qtile_m(int m, const int16_t* const* base, const int64_t* tap_off, int ntaps, int G,
-                           const int16_t* wb, const int32_t* corr, int32_t* out) {
-  switch (m) {
-    case 6: qtile<6>(base, tap_off, ntaps, G, wb, corr, out); break;
-    case 5: qtile<5>(base, tap_off, ntaps, G, wb, corr, out); break;
-    case 4: qtile<4>(base, tap_off, ntaps, G, wb, corr, out); break;
-    case 3: qtile<3>(base, tap_off, ntaps, G, wb, corr, out); break;
-    case 2: qtile<2>(base, tap_off, ntaps, G, wb, corr, out); break;
-    default: qtile<1>(base, tap_off, ntaps, G, wb, corr, out); break;
-  }
 }
 
 #include "ops/qconv2d/driver_impl.hpp"

@@ -1,12 +1,26 @@
 // The driver of the optimized int8 convolutions: tiles -> the namespace's
-// micro-kernel qtile_m -> epilogue_tile on the int32 sums. Included inside an
-// ISA namespace (see ops/shared/basics_impl.hpp) after qtile_m, the element
-// type QElem (uint8_t or int16_t), the tile size QTILE, the weight element
-// QWElem and the mask helpers.
+// micro-kernel qpass<M> -> epilogue_tile on the int32 sums. Included inside an
+// ISA namespace (see ops/shared/basics_impl.hpp) after
+//   QElem, QWElem     the activation (uint8_t, int8_t or int16_t) and weight elements
+//   QTILE             pixels per tile (the most qpass takes)
+//   kPasses, kPassW   a 64-channel block is kPasses passes of 64 / kPasses channels;
+//                     pass s reads the block's weights from wb + s * kPassW
+//   qpass<M>(base, tap_off, ntaps, G, wb, corr, out): int32 sums of M pixels
+// and the mask helpers.
 #pragma once
 
 #include "ops/shared/epilogue_impl.hpp"
 #include "ops/shared/tiles_impl.hpp"
+
+// m pixels x 64 output channels of int32 sums into out[m][64].
+static inline void qtile_m(int m, const QElem* const* base, const int64_t* tap_off, int ntaps, int G,
+                           const QWElem* wb, const int32_t* corr, int32_t* out) {
+  constexpr int oc = 64 / kPasses;
+  for (int s = 0; s < kPasses; ++s)
+    with_rows<QTILE>(m, [&](auto rows) {
+      qpass<decltype(rows)::value>(base, tap_off, ntaps, G, wb + s * kPassW, corr + s * oc, out + s * oc);
+    });
+}
 
 // Items [begin, end) of qconv2d_tiles(p, QTILE).
 static void qconv_range(const QConvParams& p, int64_t begin, int64_t end) {

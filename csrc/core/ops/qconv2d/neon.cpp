@@ -20,11 +20,12 @@ namespace qconv2d_neon_isa {
 using QElem = int8_t;
 using QWElem = int8_t;
 constexpr int QTILE = 3;
+constexpr int kPasses = 4, kPassW = 64;  // see driver_impl.hpp
 
 // S8 layout: group row of 256 bytes = [64 oc][4]; pass `sub` reads bytes [64 sub, 64 sub + 64).
 template <int M>
-static inline void qsub(const int8_t* const* base, const int64_t* tap_off, int ntaps, int G, const int8_t* wb,
-                        const int32_t* corr, int32_t* out) {
+static inline void qpass(const int8_t* const* base, const int64_t* tap_off, int ntaps, int G, const int8_t* wb,
+                         const int32_t* corr, int32_t* out) {
   int32x4_t acc[M][8];
   for (int j = 0; j < M; ++j)
     for (int r = 0; r < 8; ++r) acc[j][r] = vdupq_n_s32(0);
@@ -51,20 +52,6 @@ static inline void qsub(const int8_t* const* base, const int64_t* tap_off, int n
       const int32x4_t s = vpaddq_s32(acc[j][2 * r], acc[j][2 * r + 1]);
       vst1q_s32(out + j * 64 + 4 * r, vaddq_s32(s, vld1q_s32(corr + 4 * r)));
     }
-}
-
-static inline void qtile_m(int m, const int8_t* const* base, const int64_t* tap_off, int ntaps, int G,
-                           const int8_t* wb, const int32_t* corr, int32_t* out) {
-  for (int sub = 0; sub < 4; ++sub) {
-    const int8_t* w = wb + sub * 64;
-    const int32_t* c = corr + sub * 16;
-    int32_t* o = out + sub * 16;
-    switch (m) {
-      case 3: qsub<3>(base, tap_off, ntaps, G, w, c, o); break;
-      case 2: qsub<2>(base, tap_off, ntaps, G, w, c, o); break;
-      default: qsub<1>(base, tap_off, ntaps, G, w, c, o); break;
-    }
-  }
 }
 
 #include "ops/qconv2d/driver_impl.hpp"

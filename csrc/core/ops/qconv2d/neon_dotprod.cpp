@@ -16,10 +16,11 @@ namespace qconv2d_neon_dotprod_isa {
 using QElem = int8_t;
 using QWElem = int8_t;
 constexpr int QTILE = 6;
+constexpr int kPasses = 4, kPassW = 64;  // see driver_impl.hpp
 
 template <int M>
-static inline void qsub(const int8_t* const* base, const int64_t* tap_off, int ntaps, int G, const int8_t* wb,
-                        const int32_t* corr, int32_t* out) {
+static inline void qpass(const int8_t* const* base, const int64_t* tap_off, int ntaps, int G, const int8_t* wb,
+                         const int32_t* corr, int32_t* out) {
   int32x4_t acc[M][4];
   for (int r = 0; r < 4; ++r) {
     const int32x4_t c = vld1q_s32(corr + 4 * r);
@@ -42,23 +43,6 @@ static inline void qsub(const int8_t* const* base, const int64_t* tap_off, int n
   }
   for (int j = 0; j < M; ++j)
     for (int r = 0; r < 4; ++r) vst1q_s32(out + j * 64 + 4 * r, acc[j][r]);
-}
-
-static inline void qtile_m(int m, const int8_t* const* base, const int64_t* tap_off, int ntaps, int G,
-                           const int8_t* wb, const int32_t* corr, int32_t* out) {
-  for (int sub = 0; sub < 4; ++sub) {
-    const int8_t* w = wb + sub * 64;
-    const int32_t* c = corr + sub * 16;
-    int32_t* o = out + sub * 16;
-    switch (m) {
-      case 6: qsub<6>(base, tap_off, ntaps, G, w, c, o); break;
-      case 5: qsub<5>(base, tap_off, ntaps, G, w, c, o); break;
-      case 4: qsub<4>(base, tap_off, ntaps, G, w, c, o); break;
-      case 3: qsub<3>(base, tap_off, ntaps, G, w, c, o); break;
-      case 2: qsub<2>(base, tap_off, ntaps, G, w, c, o); break;
-      default: qsub<1>(base, tap_off, ntaps, G, w, c, o); break;
-    }
-  }
 }
 
 #include "ops/qconv2d/driver_impl.hpp"

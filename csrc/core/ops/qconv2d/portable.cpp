@@ -12,10 +12,12 @@ namespace qconv2d_portable_isa {
 using QElem = uint8_t;
 using QWElem = int8_t;
 constexpr int QTILE = 4;
+constexpr int kPasses = 1, kPassW = 0;  // see driver_impl.hpp
 
-static inline void qtile_m(int m, const uint8_t* const* base, const int64_t* tap_off, int ntaps, int G,
-                           const int8_t* wb, const int32_t* corr, int32_t* out) {
-  for (int j = 0; j < m; ++j) {
+template <int M>
+static inline void qpass(const uint8_t* const* base, const int64_t* tap_off, int ntaps, int G, const int8_t* wb,
+                         const int32_t* corr, int32_t* out) {
+  for (int j = 0; j < M; ++j) {
     int32_t acc[64];
     for (int l = 0; l < 64; ++l) acc[l] = corr[l];
     const int8_t* w = wb;

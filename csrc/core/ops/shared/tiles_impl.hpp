@@ -5,7 +5,21 @@
 // basics_impl.hpp).
 #pragma once
 
+#include <type_traits>
+
 #include "ops/shared/basics_impl.hpp"
+
+// Calls f(std::integral_constant<int, M>{}) with M = min(max(m, 1), MAX): a
+// tile's runtime pixel count as the micro-kernel's template argument.
+template <int MAX, class F>
+__attribute__((always_inline)) inline void with_rows(int m, F&& f) {
+  if constexpr (MAX > 1) {
+    if (m >= MAX) return f(std::integral_constant<int, MAX>{});
+    return with_rows<MAX - 1>(m, f);
+  } else {
+    return f(std::integral_constant<int, 1>{});
+  }
+}
 
 // Walks the items [begin, ...) in order, decoding each tile's pixels without
 // divisions (one division pair at the start).
