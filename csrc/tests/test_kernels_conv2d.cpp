@@ -89,25 +89,7 @@ Case make_case(Rng& rng, const Geom& g, int C, int OC, int act, bool res, bool o
   c.w = block_fweights(wt.data(), OC, C, g.KH, g.KW);
   c.rlen = window_runs(g.KH, g.KW, g.dh, g.dw, c.in.rs(), c.in.ps(), c.off);
   const size_t ocp = size_t(ceil_div(OC, kFBlk)) * kFBlk;
-  std::vector<float> A(OC), B(OC), slope(OC), t(OC);
-  for (int oc = 0; oc < OC; ++oc) {
-    A[oc] = rng.coin(0.1) ? 0.f : rng.normal();
-    B[oc] = rng.normal();
-    slope[oc] = rng.normal(0.5f);
-    t[oc] = oc % 4 == 1 ? 0.f : rng.normal(0.5f);
-  }
-  c.lo = -std::abs(rng.normal()) - 0.1f;
-  c.hi = c.lo + std::abs(rng.normal()) + 0.2f;
-  c.A = padded_copy(A.data(), size_t(OC), ocp);
-  c.B = padded_copy(B.data(), size_t(OC), ocp);
-  c.slope = padded_copy(slope.data(), size_t(OC), ocp);
-  c.thr_v = padded_copy(t.data(), size_t(OC), ocp);
-  c.res_buf = Buffer<float>(g.N, g.OH, g.OW, OC, 0);
-  for (auto& v : c.res_buf.data) v = rng.normal();
-  c.outf0 = Buffer<float>(g.N, g.OH, g.OW, OC, 1);
-  c.outb0 = Buffer<uint64_t>(g.N, g.OH, g.OW, words_for(OC), 1);
-  garbage(c.outf0, rng);
-  garbage(c.outb0, rng);
+  random_float_epilogue(c, g, OC, ocp, 1.f, rng);
   return c;
 }
 

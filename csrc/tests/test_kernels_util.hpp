@@ -176,4 +176,32 @@ inline Geom random_geom(Rng& rng, int max_hw, int64_t work) {
   }
 }
 
+// The random float epilogue of a conv test case (fields A, B, slope, thr_v,
+// lo, hi, res_buf, outf0, outb0, as the fp32 and int8 conv tests' cases
+// have): per-channel values padded to ocp, a residual, and output buffers
+// full of garbage. a_scale: the spread of the scale A (a zero in one channel
+// of ten).
+template <class Case>
+void random_float_epilogue(Case& c, const Geom& g, int OC, size_t ocp, float a_scale, Rng& rng) {
+  std::vector<float> A(OC), B(OC), slope(OC), t(OC);
+  for (int oc = 0; oc < OC; ++oc) {
+    A[oc] = rng.coin(0.1) ? 0.f : rng.normal(a_scale);
+    B[oc] = rng.normal();
+    slope[oc] = rng.normal(0.5f);
+    t[oc] = oc % 4 == 1 ? 0.f : rng.normal(0.5f);
+  }
+  c.lo = -std::abs(rng.normal()) - 0.1f;
+  c.hi = c.lo + std::abs(rng.normal()) + 0.2f;
+  c.A = padded_copy(A.data(), size_t(OC), ocp);
+  c.B = padded_copy(B.data(), size_t(OC), ocp);
+  c.slope = padded_copy(slope.data(), size_t(OC), ocp);
+  c.thr_v = padded_copy(t.data(), size_t(OC), ocp);
+  c.res_buf = Buffer<float>(g.N, g.OH, g.OW, OC, 0);
+  for (auto& v : c.res_buf.data) v = rng.normal();
+  c.outf0 = Buffer<float>(g.N, g.OH, g.OW, OC, 1);
+  c.outb0 = Buffer<uint64_t>(g.N, g.OH, g.OW, words_for(OC), 1);
+  garbage(c.outf0, rng);
+  garbage(c.outb0, rng);
+}
+
 }  // namespace dirnet::testing

@@ -97,25 +97,7 @@ QCase make_case(Rng& rng, const Geom& g, int C, int OC, int act, bool res, bool 
   c.w.resize(size_t(OC) * C * g.KH * g.KW);
   for (auto& v : c.w) v = int8_t(rng.coin(0.1) ? (rng.coin() ? 127 : -127) : rng.uniform(-127, 127));
   const size_t ocp = size_t(ceil_div(OC, 64)) * 64;
-  std::vector<float> A(OC), B(OC), slope(OC), t(OC);
-  for (int oc = 0; oc < OC; ++oc) {
-    A[oc] = rng.coin(0.1) ? 0.f : rng.normal(1e-3f);
-    B[oc] = rng.normal();
-    slope[oc] = rng.normal(0.5f);
-    t[oc] = oc % 4 == 1 ? 0.f : rng.normal(0.5f);
-  }
-  c.lo = -std::abs(rng.normal()) - 0.1f;
-  c.hi = c.lo + std::abs(rng.normal()) + 0.2f;
-  c.A = padded_copy(A.data(), size_t(OC), ocp);
-  c.B = padded_copy(B.data(), size_t(OC), ocp);
-  c.slope = padded_copy(slope.data(), size_t(OC), ocp);
-  c.thr_v = padded_copy(t.data(), size_t(OC), ocp);
-  c.res_buf = Buffer<float>(g.N, g.OH, g.OW, OC, 0);
-  for (auto& v : c.res_buf.data) v = rng.normal();
-  c.outf0 = Buffer<float>(g.N, g.OH, g.OW, OC, 1);
-  c.outb0 = Buffer<uint64_t>(g.N, g.OH, g.OW, words_for(OC), 1);
-  garbage(c.outf0, rng);
-  garbage(c.outb0, rng);
+  random_float_epilogue(c, g, OC, ocp, 1e-3f, rng);
   return c;
 }
 
