@@ -185,11 +185,7 @@ static inline void split_weights(const uint64_t* wb, int64_t K, __m256i* ws) {
 // every path stays bit-identical; VMAXPS/VMINPS return their second operand
 // on NaN, which gives the scalar `z < lo ? lo : z` and `t > hi ? hi : t`.
 
-template <int ACT, bool RES, bool OUTF, bool OUTB>
-struct EpiCfg {
-  static constexpr int act = ACT;
-  static constexpr bool res = RES, outf = OUTF, outb = OUTB;
-};
+#include "ops/shared/epilogue_cfg_impl.hpp"
 
 // What the fused epilogue reads of one 32-channel block, copied out of the
 // Epilogue once per block: a vector store may alias anything, so fields read
@@ -307,28 +303,10 @@ static void bconv_range_cfg(const BConvParams& p, int64_t begin, int64_t end) {
   }
 }
 
-template <int ACT>
-static void bconv_range_act(const BConvParams& p, int64_t b, int64_t e) {
-  const int k = (p.ep.res.data ? 4 : 0) | (p.ep.out_f.data ? 2 : 0) | (p.ep.out_b.data ? 1 : 0);
-  switch (k) {
-    case 1: return bconv_range_cfg<EpiCfg<ACT, false, false, true>>(p, b, e);
-    case 2: return bconv_range_cfg<EpiCfg<ACT, false, true, false>>(p, b, e);
-    case 3: return bconv_range_cfg<EpiCfg<ACT, false, true, true>>(p, b, e);
-    case 5: return bconv_range_cfg<EpiCfg<ACT, true, false, true>>(p, b, e);
-    case 6: return bconv_range_cfg<EpiCfg<ACT, true, true, false>>(p, b, e);
-    case 7: return bconv_range_cfg<EpiCfg<ACT, true, true, true>>(p, b, e);
-    default: return bconv_range_cfg<void>(p, b, e);  // no output: nothing to fuse
-  }
-}
-
 static void bconv_range(const BConvParams& p, int64_t begin, int64_t end) {
-  if (p.ep.kind != EP_FLOAT) return bconv_range_cfg<void>(p, begin, end);
-  switch (p.ep.act) {
-    case ACT_HARDTANH: return bconv_range_act<ACT_HARDTANH>(p, begin, end);
-    case ACT_RELU: return bconv_range_act<ACT_RELU>(p, begin, end);
-    case ACT_PRELU: return bconv_range_act<ACT_PRELU>(p, begin, end);
-    default: return bconv_range_act<ACT_NONE>(p, begin, end);
-  }
+  // integer epilogues, and no output at all (nothing to fuse): the generic epilogue
+  if (p.ep.kind != EP_FLOAT || !(p.ep.out_f.data || p.ep.out_b.data)) return bconv_range_cfg<void>(p, begin, end);
+  with_epi_cfg(p.ep, [&](auto cfg) { bconv_range_cfg<decltype(cfg)>(p, begin, end); });
 }
 
 }  // namespace bconv2d_avx2_isa

@@ -110,12 +110,7 @@ static inline FusedEpi make_fused(const Epilogue& ep, int oc0) {
   return f;
 }
 
-// Compile-time shape of an epilogue.
-template <int ACT, bool RES, bool OUTF, bool OUTB>
-struct EpiCfg {
-  static constexpr int act = ACT;
-  static constexpr bool res = RES, outf = OUTF, outb = OUTB;
-};
+#include "ops/shared/epilogue_cfg_impl.hpp"
 
 // act(fma(A, d, B) (+ r)) for 16 channels (the operations of epilogue_tile).
 template <class Cfg>
@@ -231,29 +226,9 @@ static void bconv_range_cfg(const BConvParams& p, int64_t begin, int64_t end) {
   }
 }
 
-template <int ACT>
-static void bconv_range_act(const BConvParams& p, int64_t b, int64_t e) {
-  const int k = (p.ep.res.data ? 4 : 0) | (p.ep.out_f.data ? 2 : 0) | (p.ep.out_b.data ? 1 : 0);
-  switch (k) {
-    case 0: return bconv_range_cfg<EpiCfg<ACT, false, false, false>>(p, b, e);
-    case 1: return bconv_range_cfg<EpiCfg<ACT, false, false, true>>(p, b, e);
-    case 2: return bconv_range_cfg<EpiCfg<ACT, false, true, false>>(p, b, e);
-    case 3: return bconv_range_cfg<EpiCfg<ACT, false, true, true>>(p, b, e);
-    case 4: return bconv_range_cfg<EpiCfg<ACT, true, false, false>>(p, b, e);
-    case 5: return bconv_range_cfg<EpiCfg<ACT, true, false, true>>(p, b, e);
-    case 6: return bconv_range_cfg<EpiCfg<ACT, true, true, false>>(p, b, e);
-    default: return bconv_range_cfg<EpiCfg<ACT, true, true, true>>(p, b, e);
-  }
-}
-
 static void bconv_range_fused(const BConvParams& p, int64_t begin, int64_t end) {
   if (p.ep.kind != EP_FLOAT) return bconv_range_cfg<void>(p, begin, end);
-  switch (p.ep.act) {
-    case ACT_HARDTANH: return bconv_range_act<ACT_HARDTANH>(p, begin, end);
-    case ACT_RELU: return bconv_range_act<ACT_RELU>(p, begin, end);
-    case ACT_PRELU: return bconv_range_act<ACT_PRELU>(p, begin, end);
-    default: return bconv_range_act<ACT_NONE>(p, begin, end);
-  }
+  with_epi_cfg(p.ep, [&](auto cfg) { bconv_range_cfg<decltype(cfg)>(p, begin, end); });
 }
 
 }  // namespace bconv2d_avx512_isa
