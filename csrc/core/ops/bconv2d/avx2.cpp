@@ -201,7 +201,7 @@ struct FusedBlk {
   float lo, hi;
 };
 
-static inline FusedBlk fused_blk(const Epilogue& ep, int oc) {
+__attribute__((always_inline)) static inline FusedBlk fused_blk(const Epilogue& ep, int oc) {
   FusedBlk f;
   f.A = ep.A + oc;
   f.B = ep.B + oc;
@@ -304,9 +304,14 @@ static void bconv_range_cfg(const BConvParams& p, int64_t begin, int64_t end) {
 }
 
 static void bconv_range(const BConvParams& p, int64_t begin, int64_t end) {
-  // integer epilogues, and no output at all (nothing to fuse): the generic epilogue
-  if (p.ep.kind != EP_FLOAT || !(p.ep.out_f.data || p.ep.out_b.data)) return bconv_range_cfg<void>(p, begin, end);
-  with_epi_cfg(p.ep, [&](auto cfg) { bconv_range_cfg<decltype(cfg)>(p, begin, end); });
+  if (p.ep.kind != EP_FLOAT) return bconv_range_cfg<void>(p, begin, end);
+  with_epi_cfg(p.ep, [&](auto cfg) {
+    using Cfg = decltype(cfg);
+    // no output at all: nothing to fuse (and no instantiation of it, which would
+    // tip GCC into calling the micro-kernel instead of inlining it)
+    if constexpr (Cfg::outf || Cfg::outb) bconv_range_cfg<Cfg>(p, begin, end);
+    else bconv_range_cfg<void>(p, begin, end);
+  });
 }
 
 }  // namespace bconv2d_avx2_isa
